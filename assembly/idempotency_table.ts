@@ -1,0 +1,137 @@
+// The idempotency table: open addressing on the 128-bit transaction_uuid.
+//
+// Two regions: the index (u64 words, 2 x tx_max of them, linear probing) and
+// the entries (72 bytes each, tx_max of them, see layout.ts). An entry is
+// written whole by its claimer and only then published by one
+// compare-exchange of an empty index word; from then on that word binds the
+// uuid to that entry for life. A failed request does not unbind it: it marks
+// the entry RELEASED, and a later request with the same uuid finds the entry
+// and claims it again. So two threads inserting one uuid always meet at one
+// entry, and one compare-exchange decides which of them owns it.
+
+import {
+  HEADER_OFFSET, H_TX_ENTRIES_NEXT, INDEX_WORD_BYTES, ENTRY_SIZE_BYTES, ENTRY_CHUNK_MAX,
+  E_STATE, E_UUID, PHASE_MASK, PHASE_CLAIMED, WAITERS_BIT, OWNER_SHIFT, KIND_SHIFT,
+} from "./layout";
+import { hash_uuid, fast_range } from "./hash";
+import {
+  tx_index, tx_entries, tx_index_capacity, tx_max, thread_slot, entry_next, entry_end,
+  set_entry_chunk, invariant,
+} from "./state";
+
+// @ts-ignore: decorator
+@inline
+export function entry_ptr(entry: u32): usize {
+  return tx_entries + <usize>entry * ENTRY_SIZE_BYTES;
+}
+
+// @ts-ignore: decorator
+@inline
+export function entry_state(entry: u32): u32 {
+  return atomic.load<u32>(entry_ptr(entry) + E_STATE);
+}
+
+// @ts-ignore: decorator
+@inline
+export function claimed_state(kind: u32): u32 {
+  return PHASE_CLAIMED | (kind << KIND_SHIFT) | (thread_slot << OWNER_SHIFT);
+}
+
+function uuid_equals(entry: u32, uuid_ptr: usize): bool {
+  const e = entry_ptr(entry);
+  return load<u64>(e + E_UUID) == load<u64>(uuid_ptr) && load<u64>(e + E_UUID + 8) == load<u64>(uuid_ptr + 8);
+}
+
+/** Find the uuid at `uuid_ptr`. Returns its entry index (>= 0), or -1 - pos
+ *  of the first empty index word, where the uuid would be inserted. A uuid
+ *  published after the call may be missed (the answer can be late), but an
+ *  answer of "empty at pos" stays true for as long as that word is 0. */
+export function tx_probe(uuid_ptr: usize): i64 {
+  const hash = hash_uuid(uuid_ptr);
+  const tag = <u32>(hash >> 32);
+  let pos = fast_range(<u32>hash, tx_index_capacity);
+  // At most tx_max words are ever set in 2 x tx_max positions: an empty word
+  // is always found within the bound.
+  for (let probe_count: u32 = 0; probe_count < tx_index_capacity; probe_count++) {
+    const word = atomic.load<u64>(tx_index + <usize>pos * INDEX_WORD_BYTES);
+    if (word == 0) return -1 - <i64>pos;
+    if (<u32>(word >> 32) == tag && uuid_equals(<u32>word - 1, uuid_ptr)) return <i64>(<u32>word - 1);
+    pos = pos + 1 == tx_index_capacity ? 0 : pos + 1;
+  }
+  invariant(false);
+  return 0;
+}
+
+/** True while the index word at `pos` is still empty: the uuid that probed
+ *  to it has still not been published by anyone. */
+export function tx_still_absent(pos: u32): bool {
+  return atomic.load<u64>(tx_index + <usize>pos * INDEX_WORD_BYTES) == 0;
+}
+
+/** An entry of this thread's reserved chunk, or -1 when the table's budget
+ *  of tx_max entries is spent. The shared counter is touched once per chunk;
+ *  chunks shrink as the budget runs out so that the last entries are not
+ *  stranded in idle threads. */
+export function entry_reserve(): i32 {
+  if (entry_next < entry_end) return <i32>entry_next;
+  const next_ptr = <usize>HEADER_OFFSET + H_TX_ENTRIES_NEXT;
+  let seen = atomic.load<u32>(next_ptr);
+  for (let attempt = 0; attempt < 1024; attempt++) {
+    if (seen >= tx_max) return -1;
+    const remaining = tx_max - seen;
+    let chunk = remaining >> 6;
+    if (chunk > <u32>ENTRY_CHUNK_MAX) chunk = <u32>ENTRY_CHUNK_MAX;
+    if (chunk == 0) chunk = 1;
+    const witnessed = atomic.cmpxchg<u32>(next_ptr, seen, seen + chunk);
+    if (witnessed == seen) {
+      set_entry_chunk(seen, seen + chunk);
+      return <i32>seen;
+    }
+    seen = witnessed;
+  }
+  return -1; // the counter moved 1024 times under us: answer "full" for now
+}
+
+/** Publish `entry` (already written whole, state CLAIMED) for the uuid at
+ *  `uuid_ptr` in the empty word at `pos`. Returns true if published; false if
+ *  the word was taken first (the caller probes again: it may be its twin). */
+export function tx_publish(pos: u32, entry: u32, uuid_ptr: usize): bool {
+  invariant(entry == entry_next && entry < entry_end);
+  invariant((entry_state(entry) & PHASE_MASK) == PHASE_CLAIMED);
+  const tag = <u32>(hash_uuid(uuid_ptr) >> 32);
+  const word: u64 = (<u64>tag << 32) | <u64>(entry + 1);
+  // Publication: the entry's plain stores above happen-before this
+  // sequentially consistent compare-exchange, and every reader loads the
+  // index word atomically before reading the entry.
+  const witnessed = atomic.cmpxchg<u64>(tx_index + <usize>pos * INDEX_WORD_BYTES, 0, word);
+  if (witnessed != 0) return false;
+  set_entry_chunk(entry_next + 1, entry_end);
+  return true;
+}
+
+/** Move a CLAIMED entry owned by this thread to `next_state`, waking any twin
+ *  that sleeps on it. The owner is the only writer of a CLAIMED state word
+ *  besides waiters setting WAITERS_BIT, so one exchange suffices. */
+export function entry_finish(entry: u32, next_state: u32): void {
+  const ptr = entry_ptr(entry) + E_STATE;
+  const previous = atomic.xchg<u32>(ptr, next_state);
+  invariant((previous & PHASE_MASK) == PHASE_CLAIMED);
+  invariant((previous >> OWNER_SHIFT) == thread_slot);
+  if ((previous & WAITERS_BIT) != 0) atomic.notify(ptr, -1);
+}
+
+/** Called by a thread about to sleep on a twin's claim: sets WAITERS_BIT and
+ *  returns the state word to wait on, or 0 if the claim has already ended
+ *  (then there is nothing to wait for: probe again). */
+export function entry_prepare_wait(entry: u32): u32 {
+  const ptr = entry_ptr(entry) + E_STATE;
+  let seen = atomic.load<u32>(ptr);
+  for (let attempt = 0; attempt < 64; attempt++) {
+    if ((seen & PHASE_MASK) != PHASE_CLAIMED) return 0;
+    if ((seen & WAITERS_BIT) != 0) return seen;
+    const witnessed = atomic.cmpxchg<u32>(ptr, seen, seen | WAITERS_BIT);
+    if (witnessed == seen) return seen | WAITERS_BIT;
+    seen = witnessed;
+  }
+  return 0;
+}

@@ -1,0 +1,263 @@
+// The request pipeline of the core, one function for bet, win and rollback:
+//
+//   idempotency -> currency -> kind checks -> claim -> apply -> publish
+//
+// The TypeScript face has already validated types, resolved the user, parsed
+// the uuids into scratch and written the fingerprint records. Checks that can
+// fail run *before* the claim, so a failing request normally leaves no trace
+// at all; a failure it can only discover after claiming (the balance or the
+// bet changed under it) releases the claim. A pre-claim failure is answered
+// only after confirming the uuid is still unapplied, which makes the moment
+// of the failing check its linearization point.
+//
+// Money moves only by compare-exchange of the user's balance word, after the
+// checks, so the compare-exchange is the linearization point of a debit or
+// credit. Before each attempt the claimer writes the intended balance into
+// its entry: if it dies, `audit` finds the claim and decides from the ledger
+// whether the compare-exchange happened.
+
+import {
+  E_STATE, E_USER_SLOT, E_REF_ENTRY, E_UUID, E_REQUEST_UUID, E_FINGERPRINT, E_AMOUNT, E_BALANCE_AFTER,
+  PHASE_MASK, PHASE_CLAIMED, PHASE_COMMITTED, PHASE_RELEASED, PHASE_FREE,
+  KIND_SHIFT, KIND_MASK, KIND_BET, KIND_WIN, KIND_ROLLBACK, SETTLE_SHIFT, SETTLE_MASK,
+  SETTLE_OPEN, SETTLE_SETTLING_WIN, SETTLE_SETTLING_ROLLBACK, SETTLE_WON, SETTLE_ROLLED_BACK,
+  OWNER_SHIFT, WAITERS_BIT,
+  S_UUID, S_REQUEST_UUID, S_REF_UUID, S_OUT_BALANCE, S_OUT_ENTRY, S_OUT_USER_SLOT, S_OUT_REQUEST_UUID,
+  ST_OK, ST_NOT_ENOUGH_MONEY, ST_DUPLICATE, ST_WRONG_CURRENCY, ST_TX_DOES_NOT_EXIST, ST_REPLAY,
+  ST_TWIN_IN_FLIGHT, ST_TABLE_FULL, ST_OVERFLOW, ST_SETTLED, ST_UNKNOWN,
+  CAS_RETRY_MAX, MAX_SAFE_UNITS,
+} from "./layout";
+import { fingerprint } from "./fingerprint";
+import {
+  tx_probe, tx_still_absent, tx_publish, entry_reserve, entry_ptr, entry_state, entry_finish, claimed_state,
+} from "./idempotency_table";
+import { balance_ptr } from "./user_table";
+import { scratch, invariant } from "./state";
+
+/** Restarts after losing a race (a word taken, a claim ended): each one means
+ *  another thread made progress, so the bound is never reached in practice. */
+const RESTART_MAX: i32 = 1024;
+
+function out_balance(balance_units: i64): void {
+  store<f64>(scratch + S_OUT_BALANCE, <f64>balance_units);
+}
+
+function settle_of(state: u32): u32 {
+  return (state & SETTLE_MASK) >> SETTLE_SHIFT;
+}
+
+function with_settle(state: u32, settle: u32): u32 {
+  return (state & ~SETTLE_MASK) | (settle << SETTLE_SHIFT);
+}
+
+/** The state a committed entry of `kind` ends in: phase, kind, owner. */
+function committed_state(claimed: u32): u32 {
+  return (claimed & ~(PHASE_MASK | WAITERS_BIT | SETTLE_MASK)) | PHASE_COMMITTED;
+}
+
+function released_state(claimed: u32): u32 {
+  return (claimed & ~(PHASE_MASK | WAITERS_BIT | SETTLE_MASK)) | PHASE_RELEASED;
+}
+
+/** Replay or refuse a uuid that is already applied. */
+function answer_applied(entry: u32, kind: u32, user_slot: u32, amount_units: i64, fp: u64, state: u32): i32 {
+  const e = entry_ptr(entry);
+  const same =
+    ((state & KIND_MASK) >> KIND_SHIFT) == kind &&
+    load<u32>(e + E_USER_SLOT) == user_slot &&
+    (kind == KIND_ROLLBACK || load<i64>(e + E_AMOUNT) == amount_units) &&
+    load<u64>(e + E_FINGERPRINT) == fp;
+  if (!same) return ST_DUPLICATE;
+  out_balance(load<i64>(e + E_BALANCE_AFTER));
+  store<u32>(scratch + S_OUT_USER_SLOT, load<u32>(e + E_USER_SLOT));
+  memory.copy(scratch + S_OUT_REQUEST_UUID, e + E_REQUEST_UUID, 16);
+  return ST_REPLAY;
+}
+
+/** The committed bet of `user_slot` named by the reference uuid in scratch,
+ *  or -1 if there is none (unknown, in flight, failed, not a bet, other user). */
+function find_bet(user_slot: u32): i32 {
+  const found = tx_probe(scratch + S_REF_UUID);
+  if (found < 0) return -1;
+  const bet = <u32>found;
+  const state = entry_state(bet);
+  if ((state & PHASE_MASK) != PHASE_COMMITTED) return -1;
+  if (((state & KIND_MASK) >> KIND_SHIFT) != KIND_BET) return -1;
+  if (load<u32>(entry_ptr(bet) + E_USER_SLOT) != user_slot) return -1;
+  return <i32>bet;
+}
+
+/** Write the claimer's fields of an entry (state excluded). */
+function fill_entry(entry: u32, user_slot: u32, ref_entry: u32, fp: u64, amount_units: i64): void {
+  const e = entry_ptr(entry);
+  store<u32>(e + E_USER_SLOT, user_slot);
+  store<u32>(e + E_REF_ENTRY, ref_entry);
+  memory.copy(e + E_UUID, scratch + S_UUID, 16);
+  memory.copy(e + E_REQUEST_UUID, scratch + S_REQUEST_UUID, 16);
+  store<u64>(e + E_FINGERPRINT, fp);
+  store<i64>(e + E_AMOUNT, amount_units);
+  store<i64>(e + E_BALANCE_AFTER, -1);
+}
+
+/** Move the bet's settlement from OPEN to `settling`. Returns false if the
+ *  bet is already won, rolled back or being settled. */
+function settle_begin(bet: u32, settling: u32): bool {
+  const ptr = entry_ptr(bet) + E_STATE;
+  let seen = atomic.load<u32>(ptr);
+  for (let attempt = 0; attempt < CAS_RETRY_MAX; attempt++) {
+    invariant((seen & PHASE_MASK) == PHASE_COMMITTED);
+    if (settle_of(seen) != SETTLE_OPEN) return false;
+    const witnessed = atomic.cmpxchg<u32>(ptr, seen, with_settle(seen, settling));
+    if (witnessed == seen) return true;
+    seen = witnessed;
+  }
+  return false;
+}
+
+/** Move the bet's settlement from `settling` to `settled` (or back to OPEN).
+ *  Only the thread that began the settlement gets here. */
+function settle_end(bet: u32, settling: u32, settled: u32): void {
+  const ptr = entry_ptr(bet) + E_STATE;
+  const seen = atomic.load<u32>(ptr);
+  invariant(settle_of(seen) == settling);
+  const witnessed = atomic.cmpxchg<u32>(ptr, seen, with_settle(seen, settled));
+  invariant(witnessed == seen); // nobody else moves a settlement that is not OPEN
+}
+
+/** Add `delta_units` to the user's balance by compare-exchange, recording the
+ *  intended result in the entry before each attempt. Returns the new balance,
+ *  or -1 (would go negative), or -2 (would pass MAX_SAFE_UNITS), or -3 (retry
+ *  bound). The balance is never observed outside [0, MAX_SAFE_UNITS]. */
+function move_balance(user_slot: u32, entry: u32, delta_units: i64): i64 {
+  const ptr = balance_ptr(user_slot);
+  const intent_ptr = entry_ptr(entry) + E_BALANCE_AFTER;
+  let seen = atomic.load<i64>(ptr);
+  for (let attempt = 0; attempt < CAS_RETRY_MAX; attempt++) {
+    invariant(seen >= 0 && seen <= MAX_SAFE_UNITS);
+    const next = seen + delta_units;
+    if (next < 0) {
+      out_balance(seen); // the balance that refused the debit
+      return -1;
+    }
+    if (next > MAX_SAFE_UNITS) return -2;
+    atomic.store<i64>(intent_ptr, next);
+    const witnessed = atomic.cmpxchg<i64>(ptr, seen, next);
+    if (witnessed == seen) return next;
+    seen = witnessed;
+  }
+  return -3;
+}
+
+/** Apply one bet, win or rollback whose fields the caller put in scratch.
+ *  `amount_units` is the request's amount (ignored for rollback). Returns an
+ *  ST_* status; outputs go to scratch (layout.ts). */
+export function apply(kind: u32, user_slot: u32, amount_f64: f64, currency_ok: bool, records_bytes: u32): i32 {
+  const amount_units = <i64>amount_f64;
+  invariant(kind == KIND_BET || kind == KIND_WIN || kind == KIND_ROLLBACK);
+  invariant(amount_units >= 0 && amount_units <= MAX_SAFE_UNITS);
+  const fp = fingerprint(records_bytes);
+  const uuid_ptr = scratch + S_UUID;
+
+  for (let restart = 0; restart < RESTART_MAX; restart++) {
+    // 1. Idempotency: find the uuid's entry, or where it would go.
+    const found = tx_probe(uuid_ptr);
+    let reclaim: i32 = -1; // a RELEASED entry of this uuid, claimable again
+    let empty_pos: u32 = 0;
+    if (found >= 0) {
+      const entry = <u32>found;
+      const state = entry_state(entry);
+      const phase = state & PHASE_MASK;
+      if (phase == PHASE_COMMITTED) return answer_applied(entry, kind, user_slot, amount_units, fp, state);
+      if (phase == PHASE_CLAIMED) {
+        store<u32>(scratch + S_OUT_ENTRY, entry);
+        return ST_TWIN_IN_FLIGHT;
+      }
+      invariant(phase == PHASE_RELEASED);
+      reclaim = <i32>entry;
+    } else {
+      empty_pos = <u32>(-1 - found);
+    }
+
+    // 2. Checks that need no claim. Each failure is confirmed against the
+    // idempotency table before it is answered (see the file comment).
+    let status: i32 = ST_OK;
+    let bet: i32 = -1;
+    let delta_units: i64 = 0;
+    const balance_units = atomic.load<i64>(balance_ptr(user_slot));
+    if (kind != KIND_ROLLBACK && !currency_ok) {
+      status = ST_WRONG_CURRENCY;
+    } else if (kind == KIND_BET) {
+      delta_units = -amount_units;
+      if (amount_units > balance_units) status = ST_NOT_ENOUGH_MONEY;
+    } else {
+      bet = find_bet(user_slot);
+      if (bet < 0) {
+        status = ST_TX_DOES_NOT_EXIST;
+      } else {
+        if (settle_of(entry_state(<u32>bet)) != SETTLE_OPEN) status = ST_SETTLED;
+        delta_units = kind == KIND_WIN ? amount_units : load<i64>(entry_ptr(<u32>bet) + E_AMOUNT);
+        if (status == ST_OK && balance_units + delta_units > MAX_SAFE_UNITS) status = ST_OVERFLOW;
+      }
+    }
+    if (status != ST_OK) {
+      const absent = reclaim >= 0
+        ? (entry_state(<u32>reclaim) & PHASE_MASK) == PHASE_RELEASED
+        : tx_still_absent(empty_pos);
+      if (!absent) continue; // a twin got in meanwhile: answer as its duplicate
+      if (status == ST_NOT_ENOUGH_MONEY) out_balance(balance_units);
+      return status;
+    }
+
+    // 3. Claim the uuid.
+    const record_amount = kind == KIND_ROLLBACK ? delta_units : amount_units;
+    const ref_entry: u32 = bet >= 0 ? <u32>bet : 0;
+    const claimed = claimed_state(kind);
+    let entry: u32;
+    if (reclaim >= 0) {
+      entry = <u32>reclaim;
+      const ptr = entry_ptr(entry) + E_STATE;
+      const seen = atomic.load<u32>(ptr);
+      if ((seen & PHASE_MASK) != PHASE_RELEASED) continue;
+      if (atomic.cmpxchg<u32>(ptr, seen, claimed) != seen) continue;
+      // Ours now: readers of a CLAIMED entry read no fields, so plain stores.
+      fill_entry(entry, user_slot, ref_entry, fp, record_amount);
+    } else {
+      const reserved = entry_reserve();
+      if (reserved < 0) {
+        if (!tx_still_absent(empty_pos)) continue;
+        return ST_TABLE_FULL;
+      }
+      entry = <u32>reserved;
+      invariant(entry_state(entry) == PHASE_FREE || (entry_state(entry) & PHASE_MASK) == PHASE_CLAIMED);
+      fill_entry(entry, user_slot, ref_entry, fp, record_amount);
+      atomic.store<u32>(entry_ptr(entry) + E_STATE, claimed);
+      if (!tx_publish(empty_pos, entry, uuid_ptr)) continue; // probe again: maybe a twin
+    }
+
+    // 4. Apply. Conditions checked above may have changed since: recheck.
+    let settling: u32 = 0;
+    if (bet >= 0) {
+      settling = kind == KIND_WIN ? SETTLE_SETTLING_WIN : SETTLE_SETTLING_ROLLBACK;
+      if (!settle_begin(<u32>bet, settling)) {
+        entry_finish(entry, released_state(claimed));
+        return ST_SETTLED;
+      }
+    }
+    const balance_after = move_balance(user_slot, entry, delta_units);
+    if (balance_after < 0) {
+      if (bet >= 0) settle_end(<u32>bet, settling, SETTLE_OPEN);
+      entry_finish(entry, released_state(claimed));
+      if (balance_after == -1) return ST_NOT_ENOUGH_MONEY;
+      return balance_after == -2 ? ST_OVERFLOW : ST_UNKNOWN;
+    }
+
+    // 5. Publish: the entry's balance_after was stored before the winning
+    // compare-exchange; committing the state makes the transaction visible
+    // as applied, then the bet's settlement becomes final.
+    entry_finish(entry, committed_state(claimed));
+    if (bet >= 0) settle_end(<u32>bet, settling, kind == KIND_WIN ? SETTLE_WON : SETTLE_ROLLED_BACK);
+    out_balance(balance_after);
+    return ST_OK;
+  }
+  return ST_UNKNOWN;
+}

@@ -1,0 +1,85 @@
+// Per-instance (= per-thread) view of one wallet's shared memory.
+//
+// WebAssembly globals are private to an instance, and every thread has its
+// own instance, so these hold only thread-local facts: where the regions are
+// (read from the shared header once, in `init`), which scratch region and
+// owner id this thread uses, and the chunk of entries it has reserved.
+// Nothing shared lives in a global.
+
+import {
+  HEADER_OFFSET, H_MAGIC, H_VERSION, LAYOUT_MAGIC, LAYOUT_VERSION,
+  H_USERS_MAX, H_USER_RECORDS_MAX, H_USER_INDEX_CAPACITY, H_TX_MAX, H_TX_INDEX_CAPACITY,
+  H_THREADS_MAX, H_INITIAL_BALANCE, H_FINGERPRINT_SEED,
+  H_USER_INDEX_OFFSET, H_USER_NAMES_OFFSET, H_USER_BALANCES_OFFSET,
+  H_TX_INDEX_OFFSET, H_TX_ENTRIES_OFFSET, H_THREADS_OFFSET, H_SCRATCH_OFFSET,
+  SCRATCH_SIZE_BYTES,
+} from "./layout";
+
+export let users_max: u32 = 0;
+export let user_records_max: u32 = 0;
+export let user_index_capacity: u32 = 0;
+export let tx_max: u32 = 0;
+export let tx_index_capacity: u32 = 0;
+export let threads_max: u32 = 0;
+export let initial_balance_units: i64 = 0;
+export let fingerprint_seed: u64 = 0;
+
+export let user_index: usize = 0;
+export let user_names: usize = 0;
+export let user_balances: usize = 0;
+export let tx_index: usize = 0;
+export let tx_entries: usize = 0;
+export let threads: usize = 0;
+export let scratch: usize = 0;
+
+/** This thread's slot in the registry: owner id in claims, scratch region. */
+export let thread_slot: u32 = 0;
+/** Entries [entry_next, entry_end) are reserved for this thread alone. */
+export let entry_next: u32 = 0;
+export let entry_end: u32 = 0;
+/** A user record this thread reserved but lost a creation race with; reused
+ *  by its next creation, so a race never leaks more than one per thread. */
+export let user_spare: i32 = -1;
+
+export function set_entry_chunk(next: u32, end: u32): void {
+  entry_next = next;
+  entry_end = end;
+}
+export function set_user_spare(record: i32): void {
+  user_spare = record;
+}
+
+/** Returns 0 on success, or a negative code naming the mismatch. */
+export function init_state(slot: u32): i32 {
+  const h = <usize>HEADER_OFFSET;
+  if (load<u32>(h + H_MAGIC) != LAYOUT_MAGIC) return -1;
+  if (load<u32>(h + H_VERSION) != LAYOUT_VERSION) return -2;
+  users_max = load<u32>(h + H_USERS_MAX);
+  user_records_max = load<u32>(h + H_USER_RECORDS_MAX);
+  user_index_capacity = load<u32>(h + H_USER_INDEX_CAPACITY);
+  tx_max = load<u32>(h + H_TX_MAX);
+  tx_index_capacity = load<u32>(h + H_TX_INDEX_CAPACITY);
+  threads_max = load<u32>(h + H_THREADS_MAX);
+  initial_balance_units = load<i64>(h + H_INITIAL_BALANCE);
+  fingerprint_seed = load<u64>(h + H_FINGERPRINT_SEED);
+  user_index = <usize>load<u32>(h + H_USER_INDEX_OFFSET);
+  user_names = <usize>load<u32>(h + H_USER_NAMES_OFFSET);
+  user_balances = <usize>load<u32>(h + H_USER_BALANCES_OFFSET);
+  tx_index = <usize>load<u32>(h + H_TX_INDEX_OFFSET);
+  tx_entries = <usize>load<u32>(h + H_TX_ENTRIES_OFFSET);
+  threads = <usize>load<u32>(h + H_THREADS_OFFSET);
+  if (slot >= threads_max) return -3;
+  thread_slot = slot;
+  scratch = <usize>load<u32>(h + H_SCRATCH_OFFSET) + <usize>slot * <usize>SCRATCH_SIZE_BYTES;
+  entry_next = 0;
+  entry_end = 0;
+  user_spare = -1;
+  return 0;
+}
+
+/** Traps on a broken invariant: a bug in this library, never bad input. */
+// @ts-ignore: decorator
+@inline
+export function invariant(ok: bool): void {
+  if (!ok) unreachable();
+}

@@ -1,0 +1,145 @@
+// The user-slot table: open addressing on a name's UTF-8 bytes.
+//
+// Index words bind a tag to a user record for life (see layout.ts). A record
+// (name + balance) is fully written *before* the compare-exchange that
+// publishes its index word, so a reader that sees the word sees the name and
+// the initial balance: there is no half-created user to wait for.
+//
+// Capacity is exact: a creation first takes a ticket from H_USERS_RESERVED
+// (at most users_max are ever taken) and gives it back if the name turns out
+// to exist. Records are a separate budget, users_max + threads_max, because a
+// thread that loses a race for the same name keeps its written record as a
+// spare for its next creation.
+
+import {
+  HEADER_OFFSET, H_USERS_RESERVED, H_USER_RECORDS_NEXT,
+  INDEX_WORD_BYTES, USER_NAME_RECORD_BYTES, USER_NAME_MAX_BYTES, BALANCE_BYTES, S_NAME,
+} from "./layout";
+import { hash_bytes, fast_range } from "./hash";
+import {
+  user_index, user_names, user_balances, user_index_capacity, users_max, user_records_max,
+  initial_balance_units, scratch, user_spare, set_user_spare, invariant,
+} from "./state";
+
+export const USER_NOT_FOUND: i32 = -1;
+export const USER_TABLE_FULL: i32 = -2;
+
+const NAME_SEED: u64 = 0x6e616d6573656564;
+
+// @ts-ignore: decorator
+@inline
+export function balance_ptr(slot: u32): usize {
+  return user_balances + <usize>slot * BALANCE_BYTES;
+}
+
+function name_equals(record: u32, name_ptr: usize, name_len: u32): bool {
+  const stored = user_names + <usize>record * USER_NAME_RECORD_BYTES;
+  if (<u32>load<u8>(stored) != name_len) return false;
+  return memory.compare(stored + 1, name_ptr, name_len) == 0;
+}
+
+/** Probe for the name in scratch; returns its slot or, through `empty_out`,
+ *  the first empty index position (where a creator would publish). */
+function probe(name_len: u32, hash: u64): i64 {
+  const tag = <u32>(hash >> 32);
+  const name_ptr = scratch + S_NAME;
+  let pos = fast_range(<u32>hash, user_index_capacity);
+  // The index holds at most users_max words in 2 x users_max positions, so an
+  // empty word is always reached within `capacity` steps.
+  for (let probe_count: u32 = 0; probe_count < user_index_capacity; probe_count++) {
+    const word = atomic.load<u64>(user_index + <usize>pos * INDEX_WORD_BYTES);
+    if (word == 0) return -1 - <i64>pos; // negative: empty at pos
+    if (<u32>(word >> 32) == tag) {
+      const record = <u32>word - 1;
+      if (name_equals(record, name_ptr, name_len)) return <i64>record;
+    }
+    pos = pos + 1 == user_index_capacity ? 0 : pos + 1;
+  }
+  invariant(false); // unreachable while load <= 1/2
+  return 0;
+}
+
+/** Slot of the user whose UTF-8 name (name_len bytes) is in scratch, or -1. */
+export function user_find(name_len: u32): i32 {
+  if (name_len == 0 || name_len > <u32>USER_NAME_MAX_BYTES) return USER_NOT_FOUND;
+  const found = probe(name_len, hash_bytes(scratch + S_NAME, name_len, NAME_SEED));
+  return found >= 0 ? <i32>found : USER_NOT_FOUND;
+}
+
+/** Create the user named in scratch unless it exists. Returns its slot (new
+ *  or existing) or USER_TABLE_FULL. Linearizes at the publishing CAS, or at
+ *  the load that found the name. */
+export function user_create(name_len: u32): i32 {
+  invariant(name_len > 0 && name_len <= <u32>USER_NAME_MAX_BYTES);
+  const name_ptr = scratch + S_NAME;
+  const hash = hash_bytes(name_ptr, name_len, NAME_SEED);
+  const tag = <u32>(hash >> 32);
+  let found = probe(name_len, hash);
+  if (found >= 0) return <i32>found;
+
+  // Take a ticket: the count of users can never pass users_max.
+  const reserved_ptr = <usize>HEADER_OFFSET + H_USERS_RESERVED;
+  if (atomic.add<u32>(reserved_ptr, 1) >= users_max) {
+    atomic.sub<u32>(reserved_ptr, 1);
+    return USER_TABLE_FULL;
+  }
+  let record: u32;
+  if (user_spare >= 0) {
+    record = <u32>user_spare;
+    set_user_spare(-1);
+  } else {
+    record = atomic.add<u32>(<usize>HEADER_OFFSET + H_USER_RECORDS_NEXT, 1);
+    if (record >= user_records_max) {
+      atomic.sub<u32>(reserved_ptr, 1);
+      return USER_TABLE_FULL;
+    }
+  }
+  // Write the record, then publish it with one compare-exchange.
+  const stored = user_names + <usize>record * USER_NAME_RECORD_BYTES;
+  store<u8>(stored, <u8>name_len);
+  memory.copy(stored + 1, name_ptr, name_len);
+  atomic.store<i64>(balance_ptr(record), initial_balance_units);
+  const word: u64 = (<u64>tag << 32) | <u64>(record + 1);
+
+  let pos = <u32>(-1 - found);
+  for (let probe_count: u32 = 0; probe_count < user_index_capacity; probe_count++) {
+    const ptr = user_index + <usize>pos * INDEX_WORD_BYTES;
+    const witnessed = atomic.cmpxchg<u64>(ptr, 0, word);
+    if (witnessed == 0) return <i32>record; // published
+    if (<u32>(witnessed >> 32) == tag && name_equals(<u32>witnessed - 1, name_ptr, name_len)) {
+      // Another thread created the same name first: keep our record for later.
+      set_user_spare(<i32>record);
+      atomic.sub<u32>(reserved_ptr, 1);
+      return <i32>(<u32>witnessed - 1);
+    }
+    // Someone else's name took this position; go on from the next one. Words
+    // never change once set, so the positions behind us need no second look.
+    pos = pos + 1 == user_index_capacity ? 0 : pos + 1;
+    while (true) {
+      const next = atomic.load<u64>(user_index + <usize>pos * INDEX_WORD_BYTES);
+      if (next == 0) break;
+      if (<u32>(next >> 32) == tag && name_equals(<u32>next - 1, name_ptr, name_len)) {
+        set_user_spare(<i32>record);
+        atomic.sub<u32>(reserved_ptr, 1);
+        return <i32>(<u32>next - 1);
+      }
+      pos = pos + 1 == user_index_capacity ? 0 : pos + 1;
+      probe_count++;
+      invariant(probe_count < user_index_capacity);
+    }
+  }
+  invariant(false);
+  return USER_TABLE_FULL;
+}
+
+/** Users created so far (tickets held by completed creations). Can be late
+ *  by the creations in flight at the moment of the call. */
+export function user_count(): u32 {
+  return atomic.load<u32>(<usize>HEADER_OFFSET + H_USERS_RESERVED);
+}
+
+/** The balance of `slot`, in units, as an f64 (exact below 2^53). One atomic
+ *  load: never a torn value, possibly already stale when JS reads it. */
+export function balance_of(slot: u32): f64 {
+  return <f64>atomic.load<i64>(balance_ptr(slot));
+}

@@ -1,0 +1,133 @@
+// One thread's binding to one wallet: its WASM instance over the shared
+// memory, its registry slot (owner id + scratch region), typed views, and its
+// private cache of user name -> slot. Made once per (thread, wallet) and
+// reused by every Wallet object of that thread over that memory.
+
+import { readFileSync } from 'node:fs';
+import { threadId } from 'node:worker_threads';
+import { L, read_header, type Layout } from './layout.js';
+import { RecordWriter } from './fingerprint_encoder.js';
+
+export interface CoreExports {
+  init(slot: number): number;
+  layout_fingerprint(): number;
+  user_find(name_len: number): number;
+  user_create(name_len: number): number;
+  user_count(): number;
+  balance_of(slot: number): number;
+  apply(kind: number, user_slot: number, amount: number, currency_ok: number, records_bytes: number): number;
+  entry_prepare_wait(entry: number): number;
+}
+
+let compiled: WebAssembly.Module | undefined;
+
+/** The compiled core, compiled once per thread (or received in a handle). */
+export function core_module(): WebAssembly.Module {
+  if (!compiled) {
+    const url = new URL('../../build/exwallet.wasm', import.meta.url);
+    compiled = new WebAssembly.Module(readFileSync(url));
+  }
+  return compiled;
+}
+
+/** The value layout_fingerprint() must return for this TypeScript build. */
+export function expected_layout_fingerprint(): number {
+  return L.LAYOUT_VERSION * 1000003 + L.ENTRY_SIZE_BYTES * 1009 + L.SCRATCH_SIZE_BYTES + L.HEADER_OFFSET / 64;
+}
+
+export class ThreadCore {
+  readonly exports: CoreExports;
+  readonly layout: Layout;
+  readonly currency: string;
+  readonly wait_ms_max: number;
+  readonly initial_balance_units: number;
+  readonly u8: Uint8Array;
+  readonly u16: Uint16Array;
+  readonly i32: Int32Array;
+  readonly u32: Uint32Array;
+  readonly f64: Float64Array;
+  readonly bytes: Buffer;
+  readonly thread_slot: number;
+  /** Byte offset of this thread's scratch region, and the same in words. */
+  readonly scratch: number;
+  readonly scratch_u32: number;
+  readonly scratch_f64: number;
+  readonly records: RecordWriter;
+  /** name -> slot, for users seen to exist. Users are never deleted, so an
+   *  entry never goes stale; a miss asks the shared table. */
+  readonly user_slots = new Map<string, number>();
+  released = false;
+
+  constructor(readonly memory: WebAssembly.Memory, module: WebAssembly.Module) {
+    const buffer = memory.buffer as unknown as SharedArrayBuffer;
+    const header = read_header(buffer);
+    this.layout = header.layout;
+    this.currency = header.currency;
+    this.wait_ms_max = header.wait_ms_max;
+    this.initial_balance_units = header.initial_balance_units;
+    this.u8 = new Uint8Array(buffer);
+    this.u16 = new Uint16Array(buffer);
+    this.i32 = new Int32Array(buffer);
+    this.u32 = new Uint32Array(buffer);
+    this.f64 = new Float64Array(buffer);
+    this.bytes = Buffer.from(buffer);
+
+    const instance = new WebAssembly.Instance(module, {
+      env: {
+        memory,
+        abort() {
+          throw new Error('exwallet: the WASM core aborted (a bug: please report)');
+        },
+      },
+    });
+    this.exports = instance.exports as unknown as CoreExports;
+    if (this.exports.layout_fingerprint() !== expected_layout_fingerprint()) {
+      throw new Error('exwallet: build/exwallet.wasm was compiled from another layout.ts; run `npm run build`');
+    }
+    this.thread_slot = claim_thread_slot(this.i32, this.layout);
+    const status = this.exports.init(this.thread_slot);
+    if (status !== 0) throw new Error(`exwallet: core init failed (${status})`);
+    this.scratch = this.layout.scratch_offset + this.thread_slot * L.SCRATCH_SIZE_BYTES;
+    this.scratch_u32 = this.scratch >> 2;
+    this.scratch_f64 = this.scratch >> 3;
+    this.records = new RecordWriter(this.u16, this.u32, this.scratch);
+  }
+
+  /** Give the registry slot back. The caller guarantees no call is in flight. */
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    const word = (this.layout.threads_offset >> 2) + this.thread_slot;
+    Atomics.store(this.i32, word, 0);
+  }
+}
+
+/** Take a free slot of the thread registry by compare-exchange. The slot
+ *  gives the thread its scratch region and its owner id in claims. */
+function claim_thread_slot(i32: Int32Array, layout: Layout): number {
+  const base = layout.threads_offset >> 2;
+  const mark = threadId + 1;
+  for (let slot = 0; slot < layout.threads_max; slot++) {
+    if (Atomics.load(i32, base + slot) === 0 && Atomics.compareExchange(i32, base + slot, 0, mark) === 0) return slot;
+  }
+  throw new RangeError(
+    `exwallet: all ${layout.threads_max} thread slots are taken; detach() wallets of threads that ended, ` +
+    'or start the wallet with a larger maxThreads',
+  );
+}
+
+/** Cores of this thread, by wallet identity (the random seed in the header). */
+const cores = new Map<string, ThreadCore>();
+
+export function core_for(memory: WebAssembly.Memory, module: WebAssembly.Module, wallet_id: string): ThreadCore {
+  let core = cores.get(wallet_id);
+  if (core && !core.released) return core;
+  core = new ThreadCore(memory, module);
+  cores.set(wallet_id, core);
+  return core;
+}
+
+export function forget_core(wallet_id: string): void {
+  cores.get(wallet_id)?.release();
+  cores.delete(wallet_id);
+}

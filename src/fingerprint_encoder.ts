@@ -1,0 +1,170 @@
+// Encodes the fingerprinted fields of a body as records in this thread's
+// scratch region; the WASM core hashes them (assembly/fingerprint.ts).
+//
+// Record: u32 payload_bytes, u32 padding, then the payload as UTF-16 code
+// units (u16), zero-padded to a multiple of 8 bytes:
+//
+//   key_units  key...  type  value...
+//
+// A value is encoded by type so that different values never share an
+// encoding (1 and "1" differ; so do [] and {}):
+//
+//   type  value                                   encoding after the type unit
+//   1     string                                  length (2 units, lo hi), units
+//   2     number                                  the f64's 4 units (-0 as 0, one NaN)
+//   3/4   true / false                            -
+//   5/6   null / undefined                        -
+//   7     bigint                                  as a string: length, decimal units
+//   8     array                                   count (2 units), each element
+//   9     plain object (nested)                   count, then key/value pairs sorted
+//                                                 by key (top-level order is free
+//                                                 because the core sums records)
+//
+// Anything else (symbol, function, class instance, a cycle, nesting past
+// DEPTH_MAX, a record past the scratch region) is not data a Hub88 body can
+// carry: the request is answered RS_ERROR_WRONG_TYPES.
+
+import { L } from './layout.js';
+
+const T_STRING = 1, T_NUMBER = 2, T_TRUE = 3, T_FALSE = 4, T_NULL = 5, T_UNDEFINED = 6;
+const T_BIGINT = 7, T_ARRAY = 8, T_OBJECT = 9;
+const DEPTH_MAX = 32;
+
+const number_bits = new Float64Array(1);
+const number_units = new Uint16Array(number_bits.buffer);
+
+/** Thrown (and caught by the caller) when a value cannot be encoded. */
+export class Unencodable extends Error {}
+const UNENCODABLE = new Unencodable('value cannot be fingerprinted');
+
+export class RecordWriter {
+  /** Byte offset in memory of the records area, and the u16 index of its end. */
+  private readonly records_base_bytes: number;
+  private readonly end_unit: number;
+  /** u16 index where the next unit goes; u32 index of the open record's header. */
+  private unit = 0;
+  private header_word = 0;
+
+  constructor(private readonly u16: Uint16Array, private readonly u32: Uint32Array, scratch_offset: number) {
+    this.records_base_bytes = scratch_offset + L.S_RECORDS;
+    this.end_unit = (this.records_base_bytes + L.S_RECORDS_MAX_BYTES) >> 1;
+    this.reset();
+  }
+
+  reset(): void {
+    this.unit = (this.records_base_bytes >> 1);
+  }
+
+  /** Bytes written so far, for the core's `fingerprint(records_bytes)`. */
+  bytes(): number {
+    return (this.unit << 1) - this.records_base_bytes;
+  }
+
+  /** Start a record for `key`. */
+  begin(key: string): void {
+    this.header_word = this.unit >> 1;
+    this.unit += 4; // 8-byte header
+    this.put_string_units(key);
+  }
+
+  /** Close the open record: write its length and pad to 8 bytes. */
+  end(): void {
+    const payload_units = this.unit - (this.header_word << 1) - 4;
+    this.u32[this.header_word] = payload_units << 1;
+    while ((this.unit & 3) !== 0) this.u16[this.unit++] = 0;
+  }
+
+  /** A string field: the common case, kept free of dispatch. */
+  string_field(key: string, value: string): void {
+    this.begin(key);
+    this.u16[this.unit++] = T_STRING;
+    this.put_string_units(value);
+    this.end();
+  }
+
+  /** Any other field value; throws Unencodable. */
+  value_field(key: string, value: unknown): void {
+    this.begin(key);
+    this.put_value(value, 0);
+    this.end();
+  }
+
+  private room(units: number): void {
+    if (this.unit + units > this.end_unit) throw UNENCODABLE;
+  }
+
+  private put_string_units(text: string): void {
+    const length = text.length;
+    this.room(length + 2);
+    const u16 = this.u16;
+    let at = this.unit;
+    u16[at++] = length & 0xffff;
+    u16[at++] = length >>> 16;
+    for (let i = 0; i < length; i++) u16[at++] = text.charCodeAt(i);
+    this.unit = at;
+  }
+
+  private put_value(value: unknown, depth: number): void {
+    this.room(5);
+    switch (typeof value) {
+      case 'string':
+        this.u16[this.unit++] = T_STRING;
+        this.put_string_units(value);
+        return;
+      case 'number':
+        this.u16[this.unit++] = T_NUMBER;
+        number_bits[0] = value === 0 ? 0 : value; // -0 equals 0; every NaN is one NaN
+        if (value !== value) number_bits[0] = NaN;
+        for (let k = 0; k < 4; k++) this.u16[this.unit++] = number_units[k];
+        return;
+      case 'boolean':
+        this.u16[this.unit++] = value ? T_TRUE : T_FALSE;
+        return;
+      case 'undefined':
+        this.u16[this.unit++] = T_UNDEFINED;
+        return;
+      case 'bigint':
+        this.u16[this.unit++] = T_BIGINT;
+        this.put_string_units(value.toString());
+        return;
+      case 'object':
+        if (value === null) {
+          this.u16[this.unit++] = T_NULL;
+          return;
+        }
+        if (depth >= DEPTH_MAX) throw UNENCODABLE;
+        if (Array.isArray(value)) {
+          this.u16[this.unit++] = T_ARRAY;
+          this.put_count(value.length);
+          for (let i = 0; i < value.length; i++) this.put_value(value[i], depth + 1);
+          return;
+        }
+        if (!is_plain_object(value)) throw UNENCODABLE;
+        {
+          const keys = Object.keys(value).sort();
+          this.u16[this.unit++] = T_OBJECT;
+          this.put_count(keys.length);
+          for (const key of keys) {
+            this.put_string_units(key);
+            this.put_value((value as Record<string, unknown>)[key], depth + 1);
+          }
+        }
+        return;
+      default: // symbol, function
+        throw UNENCODABLE;
+    }
+  }
+
+  private put_count(count: number): void {
+    this.room(2);
+    this.u16[this.unit++] = count & 0xffff;
+    this.u16[this.unit++] = count >>> 16;
+  }
+}
+
+/** A plain object: made by a literal, JSON.parse or Object.create(null). */
+export function is_plain_object(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null) return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}

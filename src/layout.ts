@@ -1,0 +1,138 @@
+// Region offsets of one wallet's shared memory, computed once from the
+// options. The constants and the diagram live in assembly/layout.ts, shared
+// with the WASM core; this module only does the arithmetic and writes the
+// header that every thread (and the core's `init`) reads back.
+
+import * as L from '../assembly/layout.js';
+
+export * as L from '../assembly/layout.js';
+
+export const WASM_PAGE_BYTES = 65536;
+export const WASM_PAGES_MAX = 65536; // 4 GiB: the wasm32 limit
+
+export interface LayoutSizes {
+  users_max: number;
+  tx_max: number;
+  threads_max: number;
+}
+
+export interface Layout extends LayoutSizes {
+  user_records_max: number;
+  user_index_capacity: number;
+  tx_index_capacity: number;
+  user_index_offset: number;
+  user_names_offset: number;
+  user_balances_offset: number;
+  tx_index_offset: number;
+  tx_entries_offset: number;
+  threads_offset: number;
+  scratch_offset: number;
+  memory_bytes: number;
+}
+
+function align_up(offset_bytes: number): number {
+  return Math.ceil(offset_bytes / L.REGION_ALIGN_BYTES) * L.REGION_ALIGN_BYTES;
+}
+
+/** Lay out the regions for these sizes. May return more than WASM_PAGES_MAX
+ *  pages worth of bytes: the caller refuses that. */
+export function compute_layout(sizes: LayoutSizes): Layout {
+  const { users_max, tx_max, threads_max } = sizes;
+  const user_records_max = users_max + threads_max;
+  // Load factor 1/2 on both indexes: probes stay short and bounded, and an
+  // empty word is always reachable (the core's probe loops rely on it).
+  const user_index_capacity = users_max * 2;
+  const tx_index_capacity = tx_max * 2;
+  let offset = L.HEADER_OFFSET + L.HEADER_SIZE_BYTES;
+  const take = (bytes: number): number => {
+    const at = align_up(offset);
+    offset = at + bytes;
+    return at;
+  };
+  const layout: Layout = {
+    users_max, tx_max, threads_max, user_records_max, user_index_capacity, tx_index_capacity,
+    user_index_offset: take(user_index_capacity * L.INDEX_WORD_BYTES),
+    user_names_offset: take(user_records_max * L.USER_NAME_RECORD_BYTES),
+    user_balances_offset: take(user_records_max * L.BALANCE_BYTES),
+    tx_index_offset: take(tx_index_capacity * L.INDEX_WORD_BYTES),
+    tx_entries_offset: take(tx_max * L.ENTRY_SIZE_BYTES),
+    threads_offset: take(threads_max * L.THREAD_WORD_BYTES),
+    scratch_offset: take(threads_max * L.SCRATCH_SIZE_BYTES),
+    memory_bytes: 0,
+  };
+  layout.memory_bytes = Math.ceil(align_up(offset) / WASM_PAGE_BYTES) * WASM_PAGE_BYTES;
+  return layout;
+}
+
+export interface HeaderInit {
+  initial_balance_units: number;
+  fingerprint_seed: bigint;
+  wait_ms_max: number;
+  currency_utf8: Uint8Array;
+}
+
+/** Write the header of a fresh (all-zero) memory. Runs once, in start(),
+ *  before the memory is shared with anyone. */
+export function write_header(buffer: SharedArrayBuffer, layout: Layout, init: HeaderInit): void {
+  const view = new DataView(buffer, L.HEADER_OFFSET, L.HEADER_SIZE_BYTES);
+  const u32 = (at: number, value: number) => view.setUint32(at, value, true);
+  u32(L.H_MAGIC, L.LAYOUT_MAGIC);
+  u32(L.H_VERSION, L.LAYOUT_VERSION);
+  u32(L.H_USERS_MAX, layout.users_max);
+  u32(L.H_USER_RECORDS_MAX, layout.user_records_max);
+  u32(L.H_USER_INDEX_CAPACITY, layout.user_index_capacity);
+  u32(L.H_TX_MAX, layout.tx_max);
+  u32(L.H_TX_INDEX_CAPACITY, layout.tx_index_capacity);
+  u32(L.H_THREADS_MAX, layout.threads_max);
+  view.setBigInt64(L.H_INITIAL_BALANCE, BigInt(init.initial_balance_units), true);
+  view.setBigUint64(L.H_FINGERPRINT_SEED, init.fingerprint_seed, true);
+  u32(L.H_WAIT_MS_MAX, init.wait_ms_max);
+  u32(L.H_CURRENCY_LEN, init.currency_utf8.length);
+  new Uint8Array(buffer, L.HEADER_OFFSET + L.H_CURRENCY, L.CURRENCY_MAX_BYTES).set(init.currency_utf8);
+  u32(L.H_USER_INDEX_OFFSET, layout.user_index_offset);
+  u32(L.H_USER_NAMES_OFFSET, layout.user_names_offset);
+  u32(L.H_USER_BALANCES_OFFSET, layout.user_balances_offset);
+  u32(L.H_TX_INDEX_OFFSET, layout.tx_index_offset);
+  u32(L.H_TX_ENTRIES_OFFSET, layout.tx_entries_offset);
+  u32(L.H_THREADS_OFFSET, layout.threads_offset);
+  u32(L.H_SCRATCH_OFFSET, layout.scratch_offset);
+  u32(L.H_MEMORY_PAGES, layout.memory_bytes / WASM_PAGE_BYTES); // in pages: 4 GiB overflows u32 bytes
+}
+
+export interface HeaderView {
+  layout: Layout;
+  initial_balance_units: number;
+  wait_ms_max: number;
+  currency: string;
+  seed_hex: string;
+}
+
+/** Read back what write_header wrote, checking magic and version. */
+export function read_header(buffer: SharedArrayBuffer): HeaderView {
+  const view = new DataView(buffer, L.HEADER_OFFSET, L.HEADER_SIZE_BYTES);
+  const u32 = (at: number) => view.getUint32(at, true);
+  if (u32(L.H_MAGIC) !== L.LAYOUT_MAGIC) throw new TypeError('exwallet: not a wallet memory (bad magic)');
+  if (u32(L.H_VERSION) !== L.LAYOUT_VERSION) {
+    throw new TypeError(`exwallet: wallet memory has layout version ${u32(L.H_VERSION)}, this build reads ${L.LAYOUT_VERSION}`);
+  }
+  const layout = compute_layout({ users_max: u32(L.H_USERS_MAX), tx_max: u32(L.H_TX_MAX), threads_max: u32(L.H_THREADS_MAX) });
+  // Pair assertion: the offsets recomputed here equal the ones written.
+  const written = [
+    [L.H_USER_INDEX_OFFSET, layout.user_index_offset], [L.H_USER_NAMES_OFFSET, layout.user_names_offset],
+    [L.H_USER_BALANCES_OFFSET, layout.user_balances_offset], [L.H_TX_INDEX_OFFSET, layout.tx_index_offset],
+    [L.H_TX_ENTRIES_OFFSET, layout.tx_entries_offset], [L.H_THREADS_OFFSET, layout.threads_offset],
+    [L.H_SCRATCH_OFFSET, layout.scratch_offset], [L.H_MEMORY_PAGES, layout.memory_bytes / WASM_PAGE_BYTES],
+  ];
+  for (const [at, expected] of written) {
+    if (u32(at) !== expected) throw new Error(`exwallet: header field at +${at} is ${u32(at)}, layout says ${expected}`);
+  }
+  const currency_len = u32(L.H_CURRENCY_LEN);
+  const currency = Buffer.from(buffer, L.HEADER_OFFSET + L.H_CURRENCY, currency_len).toString('utf8');
+  return {
+    layout,
+    initial_balance_units: Number(view.getBigInt64(L.H_INITIAL_BALANCE, true)),
+    wait_ms_max: u32(L.H_WAIT_MS_MAX),
+    currency,
+    seed_hex: view.getBigUint64(L.H_FINGERPRINT_SEED, true).toString(16),
+  };
+}
