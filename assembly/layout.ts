@@ -175,3 +175,9 @@ export const ST_SETTLED = 10; //       bet already won / rolled back: RS_ERROR_U
 // Bounds on every loop of the core.
 export const CAS_RETRY_MAX = 1 << 20; // balance compare-exchange attempts
 export const MAX_SAFE_UNITS = 9007199254740991; // Number.MAX_SAFE_INTEGER
+
+// Fault-injection points of `apply` (tests only; see state.ts).
+export const CRASH_AFTER_CLAIM = 1; //          claim published, nothing moved
+export const CRASH_AFTER_SETTLE_BEGIN = 2; //   bet marked SETTLING, no money moved
+export const CRASH_AFTER_BALANCE = 3; //        money moved, entry still CLAIMED
+export const CRASH_AFTER_COMMIT = 4; //         entry committed, bet still SETTLING

@@ -26,13 +26,14 @@ import {
   ST_OK, ST_NOT_ENOUGH_MONEY, ST_DUPLICATE, ST_WRONG_CURRENCY, ST_TX_DOES_NOT_EXIST, ST_REPLAY,
   ST_TWIN_IN_FLIGHT, ST_TABLE_FULL, ST_OVERFLOW, ST_SETTLED, ST_UNKNOWN,
   CAS_RETRY_MAX, MAX_SAFE_UNITS,
+  CRASH_AFTER_CLAIM, CRASH_AFTER_SETTLE_BEGIN, CRASH_AFTER_BALANCE, CRASH_AFTER_COMMIT,
 } from "./layout";
 import { fingerprint } from "./fingerprint";
 import {
   tx_probe, tx_still_absent, tx_publish, entry_reserve, entry_ptr, entry_state, entry_finish, claimed_state,
 } from "./idempotency_table";
 import { balance_ptr } from "./user_table";
-import { scratch, invariant } from "./state";
+import { scratch, invariant, crash_here } from "./state";
 
 /** Restarts after losing a race (a word taken, a claim ended): each one means
  *  another thread made progress, so the bound is never reached in practice. */
@@ -235,6 +236,7 @@ export function apply(kind: u32, user_slot: u32, amount_f64: f64, currency_ok: b
     }
 
     // 4. Apply. Conditions checked above may have changed since: recheck.
+    crash_here(CRASH_AFTER_CLAIM);
     let settling: u32 = 0;
     if (bet >= 0) {
       settling = kind == KIND_WIN ? SETTLE_SETTLING_WIN : SETTLE_SETTLING_ROLLBACK;
@@ -242,6 +244,7 @@ export function apply(kind: u32, user_slot: u32, amount_f64: f64, currency_ok: b
         entry_finish(entry, released_state(claimed));
         return ST_SETTLED;
       }
+      crash_here(CRASH_AFTER_SETTLE_BEGIN);
     }
     const balance_after = move_balance(user_slot, entry, delta_units);
     if (balance_after < 0) {
@@ -254,7 +257,9 @@ export function apply(kind: u32, user_slot: u32, amount_f64: f64, currency_ok: b
     // 5. Publish: the entry's balance_after was stored before the winning
     // compare-exchange; committing the state makes the transaction visible
     // as applied, then the bet's settlement becomes final.
+    crash_here(CRASH_AFTER_BALANCE);
     entry_finish(entry, committed_state(claimed));
+    crash_here(CRASH_AFTER_COMMIT);
     if (bet >= 0) settle_end(<u32>bet, settling, kind == KIND_WIN ? SETTLE_WON : SETTLE_ROLLED_BACK);
     out_balance(balance_after);
     return ST_OK;

@@ -83,3 +83,20 @@ export function init_state(slot: u32): i32 {
 export function invariant(ok: bool): void {
   if (!ok) unreachable();
 }
+
+/** Fault injection for tests: when set to one of the CRASH_* points, `apply`
+ *  traps there, abandoning the operation exactly as a thread that died at
+ *  that instruction would. 0 (never set outside tests) costs one branch. */
+export let crash_point: i32 = 0;
+export function set_crash_point(point: i32): void {
+  crash_point = point;
+}
+
+// @ts-ignore: decorator
+@inline
+export function crash_here(point: i32): void {
+  if (crash_point == point) {
+    crash_point = 0;
+    unreachable();
+  }
+}

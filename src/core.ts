@@ -17,6 +17,7 @@ export interface CoreExports {
   balance_of(slot: number): number;
   apply(kind: number, user_slot: number, amount: number, currency_ok: number, records_bytes: number): number;
   entry_prepare_wait(entry: number): number;
+  set_crash_point(point: number): void;
 }
 
 let compiled: WebAssembly.Module | undefined;

@@ -14,4 +14,5 @@ declare namespace WebAssembly {
     readonly exports: Record<string, unknown>;
   }
   type BufferSource = ArrayBufferView | ArrayBuffer;
+  class RuntimeError extends Error {}
 }

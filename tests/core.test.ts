@@ -1,0 +1,67 @@
+// The WASM core as built, and the shared-memory layout both sides read.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { readFileSync } from 'node:fs';
+import { compute_layout, L } from '../src/layout.js';
+import { expected_layout_fingerprint } from '../src/core.js';
+import { start } from 'exwallet';
+import { layout_of } from '../src/testing.js';
+
+const wat = readFileSync(new URL('../../build/exwallet.wat', import.meta.url), 'utf8');
+
+test('the core imports one shared memory and has no data segments to re-apply per instance', () => {
+  assert.match(wat, /\(import "env" "memory" \(memory \$0 \d+ \d+ shared\)\)/);
+  assert.not.match(wat, /\(data /);
+});
+
+test('balances and claims change by real atomic compare-exchange instructions', () => {
+  assert.match(wat, /i64\.atomic\.rmw\.cmpxchg/); // balance words, index words
+  assert.match(wat, /i32\.atomic\.rmw\.cmpxchg/); // entry state words
+  assert.match(wat, /memory\.atomic\.notify/); //   waking a twin's waiter
+});
+
+test('the binary was compiled from the same layout.ts as the TypeScript side', async () => {
+  const wasm = new WebAssembly.Module(readFileSync(new URL('../../build/exwallet.wasm', import.meta.url)));
+  const memory = new WebAssembly.Memory({ initial: 2, maximum: 2, shared: true });
+  const instance = new WebAssembly.Instance(wasm, { env: { memory, abort() {} } });
+  const exports = instance.exports as { layout_fingerprint(): number; init(slot: number): number };
+  assert.is(exports.layout_fingerprint(), expected_layout_fingerprint());
+  assert.is(exports.init(0), -1, 'init refuses a memory without the header magic');
+});
+
+test('regions are aligned, ordered, disjoint and inside the memory', () => {
+  for (const sizes of [{ users_max: 1, tx_max: 1, threads_max: 1 }, { users_max: 1_048_576, tx_max: 4_194_304, threads_max: 256 }, { users_max: 777, tx_max: 12_345, threads_max: 3 }]) {
+    const layout = compute_layout(sizes);
+    const regions: Array<[number, number]> = [
+      [layout.user_index_offset, layout.user_index_capacity * L.INDEX_WORD_BYTES],
+      [layout.user_names_offset, layout.user_records_max * L.USER_NAME_RECORD_BYTES],
+      [layout.user_balances_offset, layout.user_records_max * L.BALANCE_BYTES],
+      [layout.tx_index_offset, layout.tx_index_capacity * L.INDEX_WORD_BYTES],
+      [layout.tx_entries_offset, layout.tx_max * L.ENTRY_SIZE_BYTES],
+      [layout.threads_offset, layout.threads_max * L.THREAD_WORD_BYTES],
+      [layout.scratch_offset, layout.threads_max * L.SCRATCH_SIZE_BYTES],
+    ];
+    let end = L.HEADER_OFFSET + L.HEADER_SIZE_BYTES;
+    for (const [offset, bytes] of regions) {
+      assert.ok(offset % L.REGION_ALIGN_BYTES === 0, `region at ${offset} aligned`);
+      assert.ok(offset >= end, `region at ${offset} starts after the previous one ends (${end})`);
+      end = offset + bytes;
+    }
+    assert.ok(end <= layout.memory_bytes);
+  }
+});
+
+test('a stored transaction costs 88 bytes of shared memory: a 72-byte entry and two 8-byte index words', () => {
+  const small = compute_layout({ users_max: 10, tx_max: 1_000_000, threads_max: 1 });
+  const large = compute_layout({ users_max: 10, tx_max: 2_000_000, threads_max: 1 });
+  const bytes_per_tx = (large.memory_bytes - small.memory_bytes) / 1_000_000;
+  assert.ok(Math.abs(bytes_per_tx - 88) < 0.1, `${bytes_per_tx} bytes per transaction`);
+  assert.ok(bytes_per_tx <= 96, 'issue #4 budget');
+});
+
+test('start() writes a header that reads back to the same layout', () => {
+  const wallet = start({ maxUsers: 100, maxTransactions: 1_000, maxThreads: 4 });
+  assert.equal(layout_of(wallet), compute_layout({ users_max: 100, tx_max: 1_000, threads_max: 4 }));
+});
+
+test.run();
