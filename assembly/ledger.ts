@@ -71,7 +71,7 @@ function answer_applied(entry: u32, kind: u32, user_slot: u32, amount_units: i64
   if (!same) return ST_DUPLICATE;
   out_balance(load<i64>(e + E_BALANCE_AFTER));
   store<u32>(scratch + S_OUT_USER_SLOT, load<u32>(e + E_USER_SLOT));
-  memory.copy(scratch + S_OUT_REQUEST_UUID, e + E_REQUEST_UUID, 16);
+  copy16(scratch + S_OUT_REQUEST_UUID, e + E_REQUEST_UUID);
   return ST_REPLAY;
 }
 
@@ -88,13 +88,21 @@ function find_bet(user_slot: u32): i32 {
   return <i32>bet;
 }
 
+/** Two word moves: memory.copy on a shared memory is a call out of WASM. */
+// @ts-ignore: decorator
+@inline
+function copy16(target: usize, source: usize): void {
+  store<u64>(target, load<u64>(source));
+  store<u64>(target, load<u64>(source, 8), 8);
+}
+
 /** Write the claimer's fields of an entry (state excluded). */
 function fill_entry(entry: u32, user_slot: u32, ref_entry: u32, fp: u64, amount_units: i64): void {
   const e = entry_ptr(entry);
   store<u32>(e + E_USER_SLOT, user_slot);
   store<u32>(e + E_REF_ENTRY, ref_entry);
-  memory.copy(e + E_UUID, scratch + S_UUID, 16);
-  memory.copy(e + E_REQUEST_UUID, scratch + S_REQUEST_UUID, 16);
+  copy16(e + E_UUID, scratch + S_UUID);
+  copy16(e + E_REQUEST_UUID, scratch + S_REQUEST_UUID);
   store<u64>(e + E_FINGERPRINT, fp);
   store<i64>(e + E_AMOUNT, amount_units);
   store<i64>(e + E_BALANCE_AFTER, -1);
@@ -141,7 +149,9 @@ function move_balance(user_slot: u32, entry: u32, delta_units: i64): i64 {
       return -1;
     }
     if (next > MAX_SAFE_UNITS) return -2;
-    atomic.store<i64>(intent_ptr, next);
+    // Plain store: only audit reads the intent, at quiescence; the
+    // compare-exchange below orders it before the balance change.
+    store<i64>(intent_ptr, next);
     const witnessed = atomic.cmpxchg<i64>(ptr, seen, next);
     if (witnessed == seen) return next;
     seen = witnessed;
@@ -231,7 +241,9 @@ export function apply(kind: u32, user_slot: u32, amount_f64: f64, currency_ok: b
       entry = <u32>reserved;
       invariant(entry_state(entry) == PHASE_FREE || (entry_state(entry) & PHASE_MASK) == PHASE_CLAIMED);
       fill_entry(entry, user_slot, ref_entry, fp, record_amount);
-      atomic.store<u32>(entry_ptr(entry) + E_STATE, claimed);
+      // Plain store: the entry is not yet reachable; tx_publish's
+      // compare-exchange publishes it together with the other fields.
+      store<u32>(entry_ptr(entry) + E_STATE, claimed);
       if (!tx_publish(empty_pos, entry, uuid_ptr)) continue; // probe again: maybe a twin
     }
 

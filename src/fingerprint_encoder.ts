@@ -6,6 +6,12 @@
 //
 //   key_units  key...  type  value...
 //
+// A key is its length (2 units, lo hi) and its units — or, for the keys of
+// Hub88 bodies listed in KNOWN_KEYS, the impossible length 0xffff_ffff and
+// the key's number: same meaning, a few dozen fewer units to copy per call.
+// The value of `currency` equal to the wallet's currency is encoded as type
+// 10 with no units (the same field never encodes it as a string: injective).
+//
 // A value is encoded by type so that different values never share an
 // encoding (1 and "1" differ; so do [] and {}):
 //
@@ -28,7 +34,17 @@ import { L } from './layout.js';
 
 const T_STRING = 1, T_NUMBER = 2, T_TRUE = 3, T_FALSE = 4, T_NULL = 5, T_UNDEFINED = 6;
 const T_BIGINT = 7, T_ARRAY = 8, T_OBJECT = 9;
+const T_WALLET_CURRENCY = 10;
 const DEPTH_MAX = 32;
+const KNOWN_KEY_MARK = 0xffff;
+
+/** Keys of Hub88 transaction bodies, encoded by number. Append only: the
+ *  numbers are part of every stored fingerprint. */
+export const KNOWN_KEYS = [
+  'currency', 'game_code', 'round', 'reference_transaction_uuid', 'amount', 'token', 'supplier_transaction_id',
+  'supplier_user', 'round_closed', 'reward_uuid', 'is_free', 'is_aggregated', 'bet', 'meta',
+] as const;
+const KNOWN_KEY_CODE = new Map<string, number>(KNOWN_KEYS.map((key, code) => [key, code]));
 
 const number_bits = new Float64Array(1);
 const number_units = new Uint16Array(number_bits.buffer);
@@ -64,7 +80,22 @@ export class RecordWriter {
   begin(key: string): void {
     this.header_word = this.unit >> 1;
     this.unit += 4; // 8-byte header
-    this.put_string_units(key);
+    const code = KNOWN_KEY_CODE.get(key);
+    if (code === undefined) {
+      this.put_string_units(key);
+      return;
+    }
+    this.room(3);
+    this.u16[this.unit++] = KNOWN_KEY_MARK;
+    this.u16[this.unit++] = KNOWN_KEY_MARK;
+    this.u16[this.unit++] = code;
+  }
+
+  /** The `currency` field whose value is the wallet's own currency. */
+  wallet_currency_field(): void {
+    this.begin('currency');
+    this.u16[this.unit++] = T_WALLET_CURRENCY;
+    this.end();
   }
 
   /** Close the open record: write its length and pad to 8 bytes. */
@@ -90,7 +121,8 @@ export class RecordWriter {
   }
 
   private room(units: number): void {
-    if (this.unit + units > this.end_unit) throw UNENCODABLE;
+    // +5: a type unit and a count may follow without their own check.
+    if (this.unit + units + 5 > this.end_unit) throw UNENCODABLE;
   }
 
   private put_string_units(text: string): void {

@@ -198,8 +198,9 @@ function transact(wallet: Wallet, kind: number, body: unknown): WalletResponse {
           if (kind !== L.KIND_ROLLBACK) continue; // compared exactly; on a rollback just a field
       }
       const value = b[key];
-      if (typeof value === 'string') records.string_field(key, value);
-      else records.value_field(key, value);
+      if (typeof value !== 'string') records.value_field(key, value);
+      else if (value === core.currency && key === 'currency') records.wallet_currency_field();
+      else records.string_field(key, value);
     }
   } catch {
     // A throwing getter or proxy trap, an Unencodable extra field, or one
