@@ -169,23 +169,27 @@ function transact(wallet: Wallet, kind: number, body: unknown): WalletResponse {
       typeof user_value === 'string' &&
       typeof request_value === 'string' && parse_uuid(request_value, u32, s + (L.S_REQUEST_UUID >> 2)) &&
       typeof transaction_value === 'string' && parse_uuid(transaction_value, u32, s + (L.S_UUID >> 2));
+    let amount: unknown;
     if (kind === L.KIND_ROLLBACK) {
       ok = ok && (currency === undefined ? !Object.hasOwn(b, 'currency') : typeof currency === 'string');
     } else {
-      const amount = b.amount;
+      amount = b.amount;
       ok = ok && typeof currency === 'string' && typeof amount === 'number' && Number.isSafeInteger(amount);
       if (ok) {
         amount_units = amount as number;
         currency_ok = currency === core.currency ? 1 : 0;
       }
     }
+    let reference: unknown;
     if (kind !== L.KIND_BET) {
-      const reference = b.reference_transaction_uuid;
+      reference = b.reference_transaction_uuid;
       ok = ok && typeof reference === 'string' && parse_uuid(reference, u32, s + (L.S_REF_UUID >> 2));
     }
     if (!ok) return reply(user, RS_ERROR_WRONG_TYPES, request_uuid);
 
-    // Fingerprint records: every field but the ones compared exactly.
+    // Fingerprint records: every field but the ones compared exactly. Each
+    // field is read once: a getter cannot show the checks one value and the
+    // fingerprint another.
     const records = core.records;
     records.reset();
     for (const key in b) {
@@ -194,13 +198,23 @@ function transact(wallet: Wallet, kind: number, body: unknown): WalletResponse {
         case 'transaction_uuid':
         case 'request_uuid':
           continue;
+        case 'currency':
+          if (currency === core.currency) records.wallet_currency_field();
+          else records.value_field(key, currency);
+          continue;
+        case 'reference_transaction_uuid':
+          if (kind !== L.KIND_BET) {
+            records.string_field(key, reference as string);
+            continue;
+          }
+          break;
         case 'amount':
           if (kind !== L.KIND_ROLLBACK) continue; // compared exactly; on a rollback just a field
+          break;
       }
       const value = b[key];
-      if (typeof value !== 'string') records.value_field(key, value);
-      else if (value === core.currency && key === 'currency') records.wallet_currency_field();
-      else records.string_field(key, value);
+      if (typeof value === 'string') records.string_field(key, value);
+      else records.value_field(key, value);
     }
   } catch {
     // A throwing getter or proxy trap, an Unencodable extra field, or one
