@@ -191,14 +191,17 @@ export function apply(kind: u32, user_slot: u32, amount_f64: f64, currency_ok: b
 
     // 2. Checks that need no claim. Each failure is confirmed against the
     // idempotency table before it is answered (see the file comment).
+    // The balance is read last: the state of the bet read before it stays
+    // committed, so each failure holds at the instant of its last read.
     let status: i32 = ST_OK;
     let bet: i32 = -1;
     let delta_units: i64 = 0;
-    const balance_units = atomic.load<i64>(balance_ptr(user_slot));
+    let balance_units: i64 = 0;
     if (kind != KIND_ROLLBACK && !currency_ok) {
       status = ST_WRONG_CURRENCY;
     } else if (kind == KIND_BET) {
       delta_units = -amount_units;
+      balance_units = atomic.load<i64>(balance_ptr(user_slot));
       if (amount_units > balance_units) status = ST_NOT_ENOUGH_MONEY;
     } else {
       bet = find_bet(user_slot);
@@ -207,6 +210,7 @@ export function apply(kind: u32, user_slot: u32, amount_f64: f64, currency_ok: b
       } else {
         if (settle_of(entry_state(<u32>bet)) != SETTLE_OPEN) status = ST_SETTLED;
         delta_units = kind == KIND_WIN ? amount_units : load<i64>(entry_ptr(<u32>bet) + E_AMOUNT);
+        balance_units = atomic.load<i64>(balance_ptr(user_slot));
         if (status == ST_OK && balance_units + delta_units > MAX_SAFE_UNITS) status = ST_OVERFLOW;
       }
     }
