@@ -68,6 +68,7 @@ export function histogram_percentile_ns(counts: Float64Array, p: number): number
   const total = histogram_count(counts);
   if (total === 0) return 0;
   const rank = Math.max(1, Math.ceil((p / 100) * total));
+  if (rank >= total) return counts[HISTOGRAM_BUCKETS];
   let seen = 0;
   for (let i = 0; i < HISTOGRAM_BUCKETS; i++) {
     seen += counts[i];

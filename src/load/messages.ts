@@ -55,13 +55,17 @@ export interface WorkerSetup {
   currency: string;
   /** Calls this worker makes, at most (Infinity: until the deadline). */
   calls_max: number;
-  /** Freshly applied transactions this worker may record: its share of the
-   *  wallet's maxTransactions, so the table never fills up mid-run. */
-  applied_max: number;
+  /** bet/win/rollback calls this worker may make: its share of the wallet's
+   *  maxTransactions, so that the table never fills up mid-run. Each such
+   *  call takes at most one entry (applied, or released by a failure after
+   *  its claim, which keeps the entry for that uuid); most take none. */
+  transaction_calls_max: number;
   progress_interval_ms: number;
   /** Width of one contested slot: every worker sends the same contested bet
-   *  once per slot. */
+   *  once per slot. 0: no contests (a lone worker has no one to race). */
   contest_slot_ms: number;
+  /** Falsify one retry check on purpose (--canary): the run must fail. */
+  canary: boolean;
 }
 
 /** parent -> worker. */
@@ -104,7 +108,7 @@ export type WorkerMessage =
   | ({ kind: 'progress' } & Counters)
   | ({
       kind: 'done';
-      stopped_by: 'time' | 'calls' | 'stop' | 'budget';
+      stopped_by: 'time' | 'calls' | 'interrupt' | 'budget';
       elapsed_ms: number;
       scenario_calls: Float64Array;
       scenario_failures: Float64Array;
