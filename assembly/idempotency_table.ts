@@ -12,10 +12,11 @@
 import {
   HEADER_OFFSET, H_TX_ENTRIES_NEXT, INDEX_WORD_BYTES, ENTRY_SIZE_BYTES, ENTRY_CHUNK_MAX,
   E_STATE, E_UUID, PHASE_MASK, PHASE_CLAIMED, WAITERS_BIT, OWNER_SHIFT, KIND_SHIFT,
+  THREAD_RECORD_BYTES, T_OWNER, T_ENTRY_NEXT, T_ENTRY_END, ADOPTING_OWNER,
 } from "./layout";
 import { hash_uuid, fast_range } from "./hash";
 import {
-  tx_index, tx_entries, tx_index_capacity, tx_max, thread_slot, entry_next, entry_end,
+  tx_index, tx_entries, tx_index_capacity, tx_max, thread_slot, threads, threads_max, entry_next, entry_end,
   set_entry_chunk, invariant,
 } from "./state";
 
@@ -71,13 +72,15 @@ export function tx_still_absent(pos: u32): bool {
 /** An entry of this thread's reserved chunk, or -1 when the table's budget
  *  of tx_max entries is spent. The shared counter is touched once per chunk;
  *  chunks shrink as the budget runs out so that the last entries are not
- *  stranded in idle threads. */
+ *  stranded in idle threads, and once it is spent, the chunks left in the
+ *  records of free (detached) slots are adopted. */
 export function entry_reserve(): i32 {
-  if (entry_next < entry_end) return <i32>entry_next;
+  const next = entry_next();
+  if (next < entry_end()) return <i32>next;
   const next_ptr = <usize>HEADER_OFFSET + H_TX_ENTRIES_NEXT;
   let seen = atomic.load<u32>(next_ptr);
   for (let attempt = 0; attempt < 1024; attempt++) {
-    if (seen >= tx_max) return -1;
+    if (seen >= tx_max) return adopt_free_chunk();
     const remaining = tx_max - seen;
     let chunk = remaining >> 6;
     if (chunk > <u32>ENTRY_CHUNK_MAX) chunk = <u32>ENTRY_CHUNK_MAX;
@@ -92,11 +95,32 @@ export function entry_reserve(): i32 {
   return -1; // the counter moved 1024 times under us: answer "full" for now
 }
 
+/** Take over the unused entries of a free thread slot: hold the slot (as an
+ *  attach would, so nobody else takes it meanwhile), move its chunk into
+ *  ours, free it again. Only when the table's counter is spent. */
+function adopt_free_chunk(): i32 {
+  for (let slot: u32 = 0; slot < threads_max; slot++) {
+    const record = threads + <usize>slot * THREAD_RECORD_BYTES;
+    if (atomic.load<u32>(record + T_OWNER) != 0) continue;
+    if (load<u32>(record + T_ENTRY_NEXT) >= load<u32>(record + T_ENTRY_END)) continue;
+    if (atomic.cmpxchg<u32>(record + T_OWNER, 0, ADOPTING_OWNER) != 0) continue;
+    const next = load<u32>(record + T_ENTRY_NEXT);
+    const end = load<u32>(record + T_ENTRY_END);
+    store<u32>(record + T_ENTRY_NEXT, end);
+    atomic.store<u32>(record + T_OWNER, 0); // publishes the emptied record
+    if (next < end) {
+      set_entry_chunk(next, end);
+      return <i32>next;
+    }
+  }
+  return -1;
+}
+
 /** Publish `entry` (already written whole, state CLAIMED) for the uuid at
  *  `uuid_ptr` in the empty word at `pos`. Returns true if published; false if
  *  the word was taken first (the caller probes again: it may be its twin). */
 export function tx_publish(pos: u32, entry: u32, uuid_ptr: usize): bool {
-  invariant(entry == entry_next && entry < entry_end);
+  invariant(entry == entry_next() && entry < entry_end());
   invariant((entry_state(entry) & PHASE_MASK) == PHASE_CLAIMED);
   const tag = <u32>(hash_uuid(uuid_ptr) >> 32);
   const word: u64 = (<u64>tag << 32) | <u64>(entry + 1);
@@ -105,7 +129,7 @@ export function tx_publish(pos: u32, entry: u32, uuid_ptr: usize): bool {
   // index word atomically before reading the entry.
   const witnessed = atomic.cmpxchg<u64>(tx_index + <usize>pos * INDEX_WORD_BYTES, 0, word);
   if (witnessed != 0) return false;
-  set_entry_chunk(entry_next + 1, entry_end);
+  set_entry_chunk(entry + 1, entry_end());
   return true;
 }
 

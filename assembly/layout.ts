@@ -14,7 +14,7 @@
 //   |  (must be none) |          | u64 x cap  | 256 B x N  | i64 x N       |
 //   --------------------------------------------------------------------------
 //   | tx index          | tx entries             | thread registry | scratch  |
-//   | u64 x tx_capacity | 72 B x tx_max          | u32 x threads   | 64 KiB x |
+//   | u64 x tx_capacity | 72 B x tx_max          | 64 B x threads  | 64 KiB x |
 //   |                   |                        |                 | threads  |
 //
 // Every region starts on a 64-byte boundary. Index words are never changed
@@ -131,8 +131,22 @@ export const SETTLE_ROLLED_BACK = 4;
 export const WAITERS_BIT = 0x100;
 export const OWNER_SHIFT = 16;
 
-// Thread registry word: 0 = free, otherwise the holder's Node threadId + 1.
-export const THREAD_WORD_BYTES = 4;
+// Thread registry: one record per thread slot, a cache line each (only its
+// holder writes it, on every call that takes an entry).
+//
+//   off size field
+//    0   4   owner         0 = free, otherwise the holder's Node threadId + 1
+//    4   4   entry_next    entries [entry_next, entry_end) are reserved for
+//    8   4   entry_end     this slot; they outlive the thread that reserved
+//                          them, so a detach or a new holder loses none
+//   12   4   user_spare    a user record lost in a creation race, + 1 (0: none)
+export const THREAD_RECORD_BYTES = 64;
+export const T_OWNER = 0;
+export const T_ENTRY_NEXT = 4;
+export const T_ENTRY_END = 8;
+export const T_USER_SPARE = 12;
+/** Owner mark of a free slot held for a moment to adopt its entries. */
+export const ADOPTING_OWNER = 0xffffffff;
 
 // One thread's scratch region (SCRATCH_SIZE_BYTES), private to its holder:
 //

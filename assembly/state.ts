@@ -2,9 +2,10 @@
 //
 // WebAssembly globals are private to an instance, and every thread has its
 // own instance, so these hold only thread-local facts: where the regions are
-// (read from the shared header once, in `init`), which scratch region and
-// owner id this thread uses, and the chunk of entries it has reserved.
-// Nothing shared lives in a global.
+// (read from the shared header once, in `init`), and which registry record,
+// scratch region and owner id this thread uses. Nothing shared lives in a
+// global; what a thread slot owns (its reserved entries, a spare user record)
+// lives in its registry record, so it survives the thread.
 
 import {
   HEADER_OFFSET, H_MAGIC, H_VERSION, LAYOUT_MAGIC, LAYOUT_VERSION,
@@ -12,7 +13,7 @@ import {
   H_THREADS_MAX, H_INITIAL_BALANCE, H_FINGERPRINT_SEED,
   H_USER_INDEX_OFFSET, H_USER_NAMES_OFFSET, H_USER_BALANCES_OFFSET,
   H_TX_INDEX_OFFSET, H_TX_ENTRIES_OFFSET, H_THREADS_OFFSET, H_SCRATCH_OFFSET,
-  SCRATCH_SIZE_BYTES,
+  SCRATCH_SIZE_BYTES, THREAD_RECORD_BYTES, T_ENTRY_NEXT, T_ENTRY_END, T_USER_SPARE,
 } from "./layout";
 
 export let users_max: u32 = 0;
@@ -34,19 +35,31 @@ export let scratch: usize = 0;
 
 /** This thread's slot in the registry: owner id in claims, scratch region. */
 export let thread_slot: u32 = 0;
-/** Entries [entry_next, entry_end) are reserved for this thread alone. */
-export let entry_next: u32 = 0;
-export let entry_end: u32 = 0;
-/** A user record this thread reserved but lost a creation race with; reused
- *  by its next creation, so a race never leaks more than one per thread. */
-export let user_spare: i32 = -1;
+/** This thread's registry record (layout.ts, "Thread registry"). */
+export let thread_record: usize = 0;
 
+/** Entries [entry_next, entry_end) are reserved for this thread slot alone. */
+// @ts-ignore: decorator
+@inline
+export function entry_next(): u32 {
+  return load<u32>(thread_record + T_ENTRY_NEXT);
+}
+// @ts-ignore: decorator
+@inline
+export function entry_end(): u32 {
+  return load<u32>(thread_record + T_ENTRY_END);
+}
 export function set_entry_chunk(next: u32, end: u32): void {
-  entry_next = next;
-  entry_end = end;
+  store<u32>(thread_record + T_ENTRY_NEXT, next);
+  store<u32>(thread_record + T_ENTRY_END, end);
+}
+/** A user record this slot reserved but lost a creation race with, or -1;
+ *  reused by its next creation, so races never leak more than one per slot. */
+export function user_spare(): i32 {
+  return <i32>load<u32>(thread_record + T_USER_SPARE) - 1;
 }
 export function set_user_spare(record: i32): void {
-  user_spare = record;
+  store<u32>(thread_record + T_USER_SPARE, <u32>(record + 1));
 }
 
 /** Returns 0 on success, or a negative code naming the mismatch. */
@@ -71,9 +84,7 @@ export function init_state(slot: u32): i32 {
   if (slot >= threads_max) return -3;
   thread_slot = slot;
   scratch = <usize>load<u32>(h + H_SCRATCH_OFFSET) + <usize>slot * <usize>SCRATCH_SIZE_BYTES;
-  entry_next = 0;
-  entry_end = 0;
-  user_spare = -1;
+  thread_record = threads + <usize>slot * THREAD_RECORD_BYTES;
   return 0;
 }
 

@@ -84,8 +84,9 @@ export function user_create(name_len: u32): i32 {
     return USER_TABLE_FULL;
   }
   let record: u32;
-  if (user_spare >= 0) {
-    record = <u32>user_spare;
+  const spare = user_spare();
+  if (spare >= 0) {
+    record = <u32>spare;
     set_user_spare(-1);
   } else {
     record = atomic.add<u32>(<usize>HEADER_OFFSET + H_USER_RECORDS_NEXT, 1);

@@ -94,22 +94,29 @@ export class ThreadCore {
     this.records = new RecordWriter(this.u16, this.u32, this.scratch);
   }
 
-  /** Give the registry slot back. The caller guarantees no call is in flight. */
+  /** Give the registry slot back. The caller guarantees no call of this
+   *  thread is in flight (true for detach(), and for the finalizer: a core
+   *  no Wallet object can reach makes no calls). The slot's reserved entries
+   *  stay in its record for the next holder. */
   release(): void {
     if (this.released) return;
     this.released = true;
-    const word = (this.layout.threads_offset >> 2) + this.thread_slot;
-    Atomics.store(this.i32, word, 0);
+    slot_finalizer.unregister(this);
+    Atomics.store(this.i32, owner_word(this.layout, this.thread_slot), 0);
   }
+}
+
+function owner_word(layout: Layout, slot: number): number {
+  return (layout.threads_offset + slot * L.THREAD_RECORD_BYTES + L.T_OWNER) >> 2;
 }
 
 /** Take a free slot of the thread registry by compare-exchange. The slot
  *  gives the thread its scratch region and its owner id in claims. */
 function claim_thread_slot(i32: Int32Array, layout: Layout): number {
-  const base = layout.threads_offset >> 2;
   const mark = threadId + 1;
   for (let slot = 0; slot < layout.threads_max; slot++) {
-    if (Atomics.load(i32, base + slot) === 0 && Atomics.compareExchange(i32, base + slot, 0, mark) === 0) return slot;
+    const word = owner_word(layout, slot);
+    if (Atomics.load(i32, word) === 0 && Atomics.compareExchange(i32, word, 0, mark) === 0) return slot;
   }
   throw new RangeError(
     `exwallet: all ${layout.threads_max} thread slots are taken; detach() wallets of threads that ended, ` +
@@ -117,18 +124,28 @@ function claim_thread_slot(i32: Int32Array, layout: Layout): number {
   );
 }
 
-/** Cores of this thread, by wallet identity (the random seed in the header). */
-const cores = new Map<string, ThreadCore>();
+/** Frees the thread slot of a core that no Wallet object can reach any more
+ *  (a wallet dropped without detach), so that slots and memory are not held
+ *  for the life of the thread. */
+const slot_finalizer = new FinalizationRegistry<{ i32: Int32Array; word: number }>(({ i32, word }) => {
+  Atomics.store(i32, word, 0);
+});
+
+/** Cores of this thread, by wallet identity (the random seed in the header).
+ *  Weak: Wallet objects hold their core; this map only finds it again. */
+const cores = new Map<string, WeakRef<ThreadCore>>();
 
 export function core_for(memory: WebAssembly.Memory, module: WebAssembly.Module, wallet_id: string): ThreadCore {
-  let core = cores.get(wallet_id);
-  if (core && !core.released) return core;
-  core = new ThreadCore(memory, module);
-  cores.set(wallet_id, core);
+  const cached = cores.get(wallet_id)?.deref();
+  if (cached && !cached.released) return cached;
+  const core = new ThreadCore(memory, module);
+  slot_finalizer.register(core, { i32: core.i32, word: owner_word(core.layout, core.thread_slot) }, core);
+  cores.set(wallet_id, new WeakRef(core));
+  for (const [id, ref] of cores) if (!ref.deref()) cores.delete(id); // drop dead keys now and then
   return core;
 }
 
 export function forget_core(wallet_id: string): void {
-  cores.get(wallet_id)?.release();
+  cores.get(wallet_id)?.deref()?.release();
   cores.delete(wallet_id);
 }

@@ -56,7 +56,7 @@ export function compute_layout(sizes: LayoutSizes): Layout {
     user_balances_offset: take(user_records_max * L.BALANCE_BYTES),
     tx_index_offset: take(tx_index_capacity * L.INDEX_WORD_BYTES),
     tx_entries_offset: take(tx_max * L.ENTRY_SIZE_BYTES),
-    threads_offset: take(threads_max * L.THREAD_WORD_BYTES),
+    threads_offset: take(threads_max * L.THREAD_RECORD_BYTES),
     scratch_offset: take(threads_max * L.SCRATCH_SIZE_BYTES),
     memory_bytes: 0,
   };

@@ -3,6 +3,7 @@
 import { L } from './layout.js';
 import type { ThreadCore } from './core.js';
 import { Wallet } from './wallet.js';
+import { is_well_formed } from './text.js';
 
 const USER_TABLE_FULL = -2;
 
@@ -10,7 +11,7 @@ const USER_TABLE_FULL = -2;
  *  a user name (longer than 255 bytes, or not well-formed UTF-16). */
 function write_name(core: ThreadCore, name: string): number {
   if (name.length > L.USER_NAME_MAX_BYTES) return -1; // UTF-8 bytes >= UTF-16 units
-  if (!(name as unknown as { isWellFormed(): boolean }).isWellFormed()) return -1;
+  if (!is_well_formed(name)) return -1;
   const bytes = Buffer.byteLength(name, 'utf8');
   if (bytes > L.USER_NAME_MAX_BYTES) return -1;
   core.bytes.write(name, core.scratch + L.S_NAME, bytes, 'utf8');
@@ -55,7 +56,7 @@ export function createUsers(wallet: Wallet, users: string[]): void {
     if (typeof name !== 'string') {
       throw new TypeError(`exwallet: createUsers: entry ${index} is not a string (${describe(name)})`);
     }
-    if (!(name as unknown as { isWellFormed(): boolean }).isWellFormed()) {
+    if (!is_well_formed(name)) {
       throw new TypeError(`exwallet: createUsers: entry ${index} is not well-formed Unicode (a lone surrogate)`);
     }
     if (Buffer.byteLength(name, 'utf8') > L.USER_NAME_MAX_BYTES) {

@@ -14,6 +14,7 @@ import { ThreadCore, core_for, core_module, forget_core } from './core.js';
 import { is_plain_object } from './fingerprint_encoder.js';
 import { parse_uuid, format_uuid } from './uuid.js';
 import { user_slot_of } from './users.js';
+import { is_well_formed } from './text.js';
 import {
   RS_OK, RS_ERROR_UNKNOWN, RS_ERROR_WRONG_TYPES, STATUS_OF_CORE, RS_ERROR_NOT_ENOUGH_MONEY, type Status,
 } from './statuses.js';
@@ -69,14 +70,16 @@ export function start(options: WalletOptions = {}): Wallet {
   const tx_max = positive_integer('maxTransactions', options.maxTransactions, DEFAULTS.maxTransactions, 1 << 26);
   const threads_max = positive_integer('maxThreads', options.maxThreads, DEFAULTS.maxThreads, 4096);
   const wait_ms_max = positive_integer('twinWaitMs', options.twinWaitMs, DEFAULTS.twinWaitMs, 60_000);
-  const initial_balance_units = options.initialBalance ?? DEFAULTS.initialBalance;
+  const initial_balance_units = options.initialBalance === undefined ? DEFAULTS.initialBalance : options.initialBalance;
   if (typeof initial_balance_units !== 'number' || !Number.isSafeInteger(initial_balance_units) || initial_balance_units < 0) {
     throw new RangeError(`exwallet: option initialBalance must be a safe integer >= 0, got ${String(initial_balance_units)}`);
   }
-  const currency = options.currency ?? DEFAULTS.currency;
-  const currency_utf8 = typeof currency === 'string' ? Buffer.from(currency, 'utf8') : undefined;
+  const currency = options.currency === undefined ? DEFAULTS.currency : options.currency;
+  // A lone surrogate has no UTF-8 form: stored, it would read back as U+FFFD
+  // and no request could ever match the wallet's currency.
+  const currency_utf8 = typeof currency === 'string' && is_well_formed(currency) ? Buffer.from(currency, 'utf8') : undefined;
   if (!currency_utf8 || currency_utf8.length === 0 || currency_utf8.length > L.CURRENCY_MAX_BYTES) {
-    throw new RangeError(`exwallet: option currency must be a string of 1 to ${L.CURRENCY_MAX_BYTES} UTF-8 bytes`);
+    throw new RangeError(`exwallet: option currency must be well-formed text of 1 to ${L.CURRENCY_MAX_BYTES} UTF-8 bytes`);
   }
 
   const layout = compute_layout({ users_max, tx_max, threads_max });
@@ -129,6 +132,15 @@ export function detach(wallet: Wallet): void {
   forget_core(Wallet.id_of(wallet));
 }
 
+/** is_plain_object, for a body that may be a revoked or throwing proxy. */
+function is_plain_object_safe(body: unknown): body is Record<string, unknown> {
+  try {
+    return is_plain_object(body);
+  } catch {
+    return false;
+  }
+}
+
 // ---------------------------------------------------------------------------
 // Responses. Each call allocates exactly one object: the response.
 
@@ -153,14 +165,27 @@ function transact(wallet: Wallet, kind: number, body: unknown): WalletResponse {
   let currency_ok = 0;
 
   // §4.1-4.2: shape and types. Reading a field may run a getter or a proxy
-  // trap that throws: bad input, answered as a status.
+  // trap that throws: bad input, answered as a status, each echo kept if
+  // its own field could be read (§7).
+  if (!is_plain_object_safe(body)) return reply('', RS_ERROR_WRONG_TYPES, '');
+  const b = body as Record<string, unknown>;
+  let user_value: unknown;
+  let request_value: unknown;
+  let readable = true;
   try {
-    if (!is_plain_object(body)) return reply('', RS_ERROR_WRONG_TYPES, '');
-    const b = body as Record<string, unknown>;
-    const user_value = b.user;
-    const request_value = b.request_uuid;
-    if (typeof user_value === 'string') user = user_value;
-    if (typeof request_value === 'string') request_uuid = request_value;
+    user_value = b.user;
+  } catch {
+    readable = false;
+  }
+  try {
+    request_value = b.request_uuid;
+  } catch {
+    readable = false;
+  }
+  if (typeof user_value === 'string') user = user_value;
+  if (typeof request_value === 'string') request_uuid = request_value;
+  if (!readable) return reply(user, RS_ERROR_WRONG_TYPES, request_uuid);
+  try {
     const currency = b.currency;
     const transaction_value = b.transaction_uuid;
     const u32 = core.u32;
@@ -288,18 +313,22 @@ export function rollback(wallet: Wallet, body: RollbackRequest | unknown): Walle
  *  change it right after (the answer can be late, never torn). */
 export function balance(wallet: Wallet, body: BalanceRequest | unknown): WalletResponse {
   const core = Wallet.core_of(wallet);
-  let user = '';
-  let request_uuid = '';
+  if (!is_plain_object_safe(body)) return reply('', RS_ERROR_WRONG_TYPES, '');
+  let user_value: unknown;
+  let request_value: unknown;
   try {
-    if (!is_plain_object(body)) return reply('', RS_ERROR_WRONG_TYPES, '');
-    const user_value = body.user;
-    const request_value = body.request_uuid;
-    if (typeof user_value === 'string') user = user_value;
-    if (typeof request_value === 'string') request_uuid = request_value;
-    if (typeof user_value !== 'string' || typeof request_value !== 'string') return reply(user, RS_ERROR_WRONG_TYPES, request_uuid);
+    user_value = body.user;
   } catch {
-    return reply(user, RS_ERROR_WRONG_TYPES, request_uuid);
+    // answered below: not a string
   }
+  try {
+    request_value = body.request_uuid;
+  } catch {
+    // answered below: not a string
+  }
+  const user = typeof user_value === 'string' ? user_value : '';
+  const request_uuid = typeof request_value === 'string' ? request_value : '';
+  if (typeof user_value !== 'string' || typeof request_value !== 'string') return reply(user, RS_ERROR_WRONG_TYPES, request_uuid);
   const user_slot = user_slot_of(core, user);
   if (user_slot < 0) return reply(user, RS_ERROR_UNKNOWN, request_uuid);
   return reply_with_balance(user, RS_OK, request_uuid, core.currency, core.exports.balance_of(user_slot));

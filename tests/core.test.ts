@@ -38,7 +38,7 @@ test('regions are aligned, ordered, disjoint and inside the memory', () => {
       [layout.user_balances_offset, layout.user_records_max * L.BALANCE_BYTES],
       [layout.tx_index_offset, layout.tx_index_capacity * L.INDEX_WORD_BYTES],
       [layout.tx_entries_offset, layout.tx_max * L.ENTRY_SIZE_BYTES],
-      [layout.threads_offset, layout.threads_max * L.THREAD_WORD_BYTES],
+      [layout.threads_offset, layout.threads_max * L.THREAD_RECORD_BYTES],
       [layout.scratch_offset, layout.threads_max * L.SCRATCH_SIZE_BYTES],
     ];
     let end = L.HEADER_OFFSET + L.HEADER_SIZE_BYTES;
