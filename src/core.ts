@@ -4,7 +4,7 @@
 // reused by every Wallet object of that thread over that memory.
 
 import { readFileSync } from 'node:fs';
-import { threadId } from 'node:worker_threads';
+import { threadId, isMainThread } from 'node:worker_threads';
 import { L, read_header, type Layout } from './layout.js';
 import { RecordWriter } from './fingerprint_encoder.js';
 
@@ -135,7 +135,17 @@ const slot_finalizer = new FinalizationRegistry<{ i32: Int32Array; word: number 
  *  Weak: Wallet objects hold their core; this map only finds it again. */
 const cores = new Map<string, WeakRef<ThreadCore>>();
 
+let release_on_exit_registered = false;
+
 export function core_for(memory: WebAssembly.Memory, module: WebAssembly.Module, wallet_id: string): ThreadCore {
+  if (!isMainThread && !release_on_exit_registered) {
+    // A worker that ends by itself (or by process.exit) gives its slots back.
+    // worker.terminate() from outside runs no JS: those slots stay taken.
+    release_on_exit_registered = true;
+    process.once('exit', () => {
+      for (const ref of cores.values()) ref.deref()?.release();
+    });
+  }
   const cached = cores.get(wallet_id)?.deref();
   if (cached && !cached.released) return cached;
   const core = new ThreadCore(memory, module);

@@ -4,7 +4,8 @@ import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { compute_layout, L } from '../src/layout.js';
 import { expected_layout_fingerprint } from '../src/core.js';
-import { start } from 'exwallet';
+import { Worker } from 'node:worker_threads';
+import { start, share } from 'exwallet';
 import { layout_of } from '../src/testing.js';
 
 const wat = readFileSync(new URL('../../build/exwallet.wat', import.meta.url), 'utf8');
@@ -62,6 +63,24 @@ test('a stored transaction costs 88 bytes of shared memory: a 72-byte entry and 
 test('start() writes a header that reads back to the same layout', () => {
   const wallet = start({ maxUsers: 100, maxTransactions: 1_000, maxThreads: 4 });
   assert.equal(layout_of(wallet), compute_layout({ users_max: 100, tx_max: 1_000, threads_max: 4 }));
+});
+
+test('a worker that ends by itself gives its thread slot back (maxThreads is not spent by a pool)', async () => {
+  const wallet = start({ maxUsers: 10, maxTransactions: 10, maxThreads: 2 }); // main holds one of the two
+  const handle = share(wallet);
+  const source = "import { attach } from 'exwallet'; import { workerData } from 'node:worker_threads'; attach(workerData);";
+  for (let round = 0; round < 4; round++) {
+    const worker = new Worker(source, { eval: true, workerData: handle });
+    const exit_code = await new Promise<number>((resolve, reject) => {
+      const deadline = setTimeout(() => reject(new Error('worker did not exit within 10 s')), 10_000);
+      worker.once('error', reject);
+      worker.once('exit', (code) => {
+        clearTimeout(deadline);
+        resolve(code);
+      });
+    }).finally(() => worker.terminate());
+    assert.is(exit_code, 0, `worker ${round} attached (a slot was free) and exited cleanly`);
+  }
 });
 
 test.run();
