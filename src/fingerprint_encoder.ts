@@ -45,6 +45,10 @@ export const KNOWN_KEYS = [
   'supplier_user', 'round_closed', 'reward_uuid', 'is_free', 'is_aggregated', 'bet', 'meta',
 ] as const;
 const KNOWN_KEY_CODE = new Map<string, number>(KNOWN_KEYS.map((key, code) => [key, code]));
+export const KEY_CURRENCY = 0;
+export const KEY_GAME_CODE = 1;
+export const KEY_ROUND = 2;
+export const KEY_REFERENCE = 3;
 
 const number_bits = new Float64Array(1);
 const number_units = new Uint16Array(number_bits.buffer);
@@ -81,19 +85,33 @@ export class RecordWriter {
     this.header_word = this.unit >> 1;
     this.unit += 4; // 8-byte header
     const code = KNOWN_KEY_CODE.get(key);
-    if (code === undefined) {
-      this.put_string_units(key);
-      return;
-    }
+    if (code === undefined) this.put_string_units(key);
+    else this.put_known_key(code);
+  }
+
+  private put_known_key(code: number): void {
     this.room(3);
     this.u16[this.unit++] = KNOWN_KEY_MARK;
     this.u16[this.unit++] = KNOWN_KEY_MARK;
     this.u16[this.unit++] = code;
   }
 
+  /** A string field under a key of KNOWN_KEYS, by its code: the hot path,
+   *  which already knows the key from a switch. */
+  known_string_field(code: number, value: string): void {
+    this.header_word = this.unit >> 1;
+    this.unit += 4;
+    this.put_known_key(code);
+    this.u16[this.unit++] = T_STRING;
+    this.put_string_units(value);
+    this.end();
+  }
+
   /** The `currency` field whose value is the wallet's own currency. */
   wallet_currency_field(): void {
-    this.begin('currency');
+    this.header_word = this.unit >> 1;
+    this.unit += 4;
+    this.put_known_key(KEY_CURRENCY);
     this.u16[this.unit++] = T_WALLET_CURRENCY;
     this.end();
   }

@@ -11,7 +11,7 @@
 import { webcrypto } from 'node:crypto';
 import { L, compute_layout, write_header, WASM_PAGE_BYTES, WASM_PAGES_MAX } from './layout.js';
 import { ThreadCore, core_for, core_module, forget_core } from './core.js';
-import { is_plain_object } from './fingerprint_encoder.js';
+import { is_plain_object, KEY_GAME_CODE, KEY_ROUND, KEY_REFERENCE } from './fingerprint_encoder.js';
 import { parse_uuid, format_uuid } from './uuid.js';
 import { user_slot_of } from './users.js';
 import { is_well_formed } from './text.js';
@@ -229,10 +229,17 @@ function transact(wallet: Wallet, kind: number, body: unknown): WalletResponse {
           continue;
         case 'reference_transaction_uuid':
           if (kind !== L.KIND_BET) {
-            records.string_field(key, reference as string);
+            records.known_string_field(KEY_REFERENCE, reference as string);
             continue;
           }
           break;
+        case 'game_code':
+        case 'round': {
+          const value = b[key];
+          if (typeof value === 'string') records.known_string_field(key === 'round' ? KEY_ROUND : KEY_GAME_CODE, value);
+          else records.value_field(key, value);
+          continue;
+        }
         case 'amount':
           if (kind !== L.KIND_ROLLBACK) continue; // compared exactly; on a rollback just a field
           break;
