@@ -7,7 +7,7 @@ import { ENTRY_SIZE_BYTES, SCRATCH_SIZE_BYTES, LAYOUT_VERSION, HEADER_OFFSET, ST
 import { init_state } from "./state";
 export { set_crash_point } from "./state";
 
-export { user_find, user_create, user_count, balance_of } from "./user_table";
+export { user_find, user_create, user_count, user_tickets, balance_of } from "./user_table";
 export { apply } from "./ledger";
 export { entry_prepare_wait } from "./idempotency_table";
 

@@ -89,6 +89,8 @@ export const H_MEMORY_PAGES = 156; //        u32  memory size in 64 KiB pages
 export const H_USERS_RESERVED = 256; //      u32  user tickets taken (<= users_max)
 export const H_USER_RECORDS_NEXT = 320; //   u32  next free user record
 export const H_TX_ENTRIES_NEXT = 384; //     u32  next free entry (handed out in chunks)
+export const H_USERS_PUBLISHED = 448; //     u32  users created (<= H_USERS_RESERVED; the
+//                                                 difference is creations in flight)
 
 export const CURRENCY_MAX_BYTES = 64;
 
@@ -195,3 +197,4 @@ export const CRASH_AFTER_CLAIM = 1; //          claim published, nothing moved
 export const CRASH_AFTER_SETTLE_BEGIN = 2; //   bet marked SETTLING, no money moved
 export const CRASH_AFTER_BALANCE = 3; //        money moved, entry still CLAIMED
 export const CRASH_AFTER_COMMIT = 4; //         entry committed, bet still SETTLING
+export const CRASH_AFTER_RECLAIM = 5; //        a RELEASED entry claimed again, fields stale

@@ -26,7 +26,7 @@ import {
   ST_OK, ST_NOT_ENOUGH_MONEY, ST_DUPLICATE, ST_WRONG_CURRENCY, ST_TX_DOES_NOT_EXIST, ST_REPLAY,
   ST_TWIN_IN_FLIGHT, ST_TABLE_FULL, ST_OVERFLOW, ST_SETTLED, ST_UNKNOWN,
   CAS_RETRY_MAX, MAX_SAFE_UNITS,
-  CRASH_AFTER_CLAIM, CRASH_AFTER_SETTLE_BEGIN, CRASH_AFTER_BALANCE, CRASH_AFTER_COMMIT,
+  CRASH_AFTER_CLAIM, CRASH_AFTER_SETTLE_BEGIN, CRASH_AFTER_BALANCE, CRASH_AFTER_COMMIT, CRASH_AFTER_RECLAIM,
 } from "./layout";
 import { fingerprint } from "./fingerprint";
 import {
@@ -106,6 +106,14 @@ function fill_entry(entry: u32, user_slot: u32, ref_entry: u32, fp: u64, amount_
   store<u64>(e + E_FINGERPRINT, fp);
   store<i64>(e + E_AMOUNT, amount_units);
   store<i64>(e + E_BALANCE_AFTER, -1);
+}
+
+/** Give up a claim after a failed check. The intent goes back to -1 first:
+ *  whoever claims the entry again and dies before rewriting its fields must
+ *  leave audit an entry that certainly moved no money. */
+function release(entry: u32, claimed: u32): void {
+  store<i64>(entry_ptr(entry) + E_BALANCE_AFTER, -1);
+  entry_finish(entry, released_state(claimed));
 }
 
 /** Move the bet's settlement from OPEN to `settling`. Returns false if the
@@ -234,6 +242,7 @@ export function apply(kind: u32, user_slot: u32, amount_f64: f64, currency_ok: b
       const seen = atomic.load<u32>(ptr);
       if ((seen & PHASE_MASK) != PHASE_RELEASED) continue;
       if (atomic.cmpxchg<u32>(ptr, seen, claimed) != seen) continue;
+      crash_here(CRASH_AFTER_RECLAIM);
       // Ours now: readers of a CLAIMED entry read no fields, so plain stores.
       fill_entry(entry, user_slot, ref_entry, fp, record_amount);
     } else {
@@ -257,7 +266,7 @@ export function apply(kind: u32, user_slot: u32, amount_f64: f64, currency_ok: b
     if (bet >= 0) {
       settling = kind == KIND_WIN ? SETTLE_SETTLING_WIN : SETTLE_SETTLING_ROLLBACK;
       if (!settle_begin(<u32>bet, settling)) {
-        entry_finish(entry, released_state(claimed));
+        release(entry, claimed);
         return ST_SETTLED;
       }
       crash_here(CRASH_AFTER_SETTLE_BEGIN);
@@ -265,7 +274,7 @@ export function apply(kind: u32, user_slot: u32, amount_f64: f64, currency_ok: b
     const balance_after = move_balance(user_slot, entry, delta_units);
     if (balance_after < 0) {
       if (bet >= 0) settle_end(<u32>bet, settling, SETTLE_OPEN);
-      entry_finish(entry, released_state(claimed));
+      release(entry, claimed);
       if (balance_after == -1) return ST_NOT_ENOUGH_MONEY;
       return balance_after == -2 ? ST_OVERFLOW : ST_UNKNOWN;
     }

@@ -12,7 +12,7 @@
 // spare for its next creation.
 
 import {
-  HEADER_OFFSET, H_USERS_RESERVED, H_USER_RECORDS_NEXT,
+  HEADER_OFFSET, H_USERS_RESERVED, H_USERS_PUBLISHED, H_USER_RECORDS_NEXT,
   INDEX_WORD_BYTES, USER_NAME_RECORD_BYTES, USER_NAME_MAX_BYTES, BALANCE_BYTES, S_NAME,
 } from "./layout";
 import { hash_bytes, fast_range } from "./hash";
@@ -106,7 +106,10 @@ export function user_create(name_len: u32): i32 {
   for (let probe_count: u32 = 0; probe_count < user_index_capacity; probe_count++) {
     const ptr = user_index + <usize>pos * INDEX_WORD_BYTES;
     const witnessed = atomic.cmpxchg<u64>(ptr, 0, word);
-    if (witnessed == 0) return <i32>record; // published
+    if (witnessed == 0) {
+      atomic.add<u32>(<usize>HEADER_OFFSET + H_USERS_PUBLISHED, 1);
+      return <i32>record; // published
+    }
     if (<u32>(witnessed >> 32) == tag && name_equals(<u32>witnessed - 1, name_ptr, name_len)) {
       // Another thread created the same name first: keep our record for later.
       set_user_spare(<i32>record);
@@ -133,10 +136,14 @@ export function user_create(name_len: u32): i32 {
   return USER_TABLE_FULL;
 }
 
-/** Users created so far (tickets held by completed creations). Can be late
- *  by the creations in flight at the moment of the call. */
-export function user_count(): u32 {
+/** Tickets taken: users created plus creations in flight. */
+export function user_tickets(): u32 {
   return atomic.load<u32>(<usize>HEADER_OFFSET + H_USERS_RESERVED);
+}
+
+/** Users created. Can be late by the creations in flight. */
+export function user_count(): u32 {
+  return atomic.load<u32>(<usize>HEADER_OFFSET + H_USERS_PUBLISHED);
 }
 
 /** The balance of `slot`, in units, as an f64 (exact below 2^53). One atomic

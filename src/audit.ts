@@ -17,10 +17,22 @@
 //
 // Settlement: a bet left SETTLING_* is finished to WON / ROLLED_BACK if its
 // settler is (now) committed, and reopened otherwise.
+//
+// Dead threads' slots: nothing tells the wallet that a thread died, so their
+// registry slots stay taken; the caller, who saw the worker's 'exit', names
+// them (`deadThreadIds: [worker.threadId]`) and audit frees them, keeping
+// their reserved entries for the next holder. A user ticket a dead thread held
+// mid-createUsers is returned too.
 
 import { L } from './layout.js';
 import { Wallet } from './wallet.js';
 import type { ThreadCore } from './core.js';
+
+export interface AuditOptions {
+  /** Node threadIds (worker.threadId) of threads known to have died: their
+   *  registry slots are freed for new attaches. */
+  deadThreadIds?: readonly number[];
+}
 
 export interface AuditReport {
   /** Every balance equals the ledger's, none negative, every settlement agrees. */
@@ -34,6 +46,9 @@ export interface AuditReport {
   balance_mismatches: number;
   negative_balances: number;
   settlement_errors: number;
+  /** Thread slots freed (deadThreadIds), user tickets of dead creations returned. */
+  thread_slots_freed: number;
+  user_tickets_returned: number;
   /** Up to 10 human-readable findings, for the log. */
   findings: string[];
 }
@@ -70,6 +85,11 @@ class LedgerView {
   set_state(entry: number, state: number): void {
     Atomics.store(this.i32, this.entry_word(entry, L.E_STATE), state | 0);
   }
+  /** As the core releases: intent back to -1 (see ledger.ts `release`), then the state. */
+  release(entry: number, state: number): void {
+    this.i64[(this.core.layout.tx_entries_offset + entry * L.ENTRY_SIZE_BYTES + L.E_BALANCE_AFTER) >> 3] = -1n;
+    this.set_state(entry, with_phase(state, L.PHASE_RELEASED));
+  }
   field_u32(entry: number, field_offset: number): number {
     return this.u32[this.entry_word(entry, field_offset)];
   }
@@ -102,13 +122,14 @@ function subset_with_sum(deltas: number[], target: number): number[] | undefined
   return undefined;
 }
 
-export function audit(wallet: Wallet): AuditReport {
+export function audit(wallet: Wallet, options: AuditOptions = {}): AuditReport {
   const core = Wallet.core_of(wallet);
   const view = new LedgerView(core);
   const { layout } = core;
   const report: AuditReport = {
     ok: false, users: 0, committed: 0, released: 0, in_flight_committed: 0, in_flight_released: 0,
-    balance_mismatches: 0, negative_balances: 0, settlement_errors: 0, findings: [],
+    balance_mismatches: 0, negative_balances: 0, settlement_errors: 0, thread_slots_freed: 0, user_tickets_returned: 0,
+    findings: [],
   };
   const finding = (text: string) => {
     if (report.findings.length < FINDINGS_MAX) report.findings.push(text);
@@ -139,7 +160,7 @@ export function audit(wallet: Wallet): AuditReport {
         const claim = { entry, kind, user_slot, delta_units: delta_of(entry, kind), ref_entry: view.field_u32(entry, L.E_REF_ENTRY) };
         if (view.field_i64(entry, L.E_BALANCE_AFTER) < 0) {
           // Never reached the compare-exchange: certainly not applied.
-          view.set_state(entry, with_phase(state, L.PHASE_RELEASED));
+          view.release(entry, state);
           report.in_flight_released++;
         } else {
           const list = claims_by_user.get(user_slot) ?? [];
@@ -171,7 +192,7 @@ export function audit(wallet: Wallet): AuditReport {
         expected_units.set(user_slot, (expected_units.get(user_slot) ?? 0) + claim.delta_units);
         report.in_flight_committed++;
       } else {
-        view.set_state(claim.entry, with_phase(state, L.PHASE_RELEASED));
+        view.release(claim.entry, state);
         report.in_flight_released++;
       }
     });
@@ -222,6 +243,33 @@ export function audit(wallet: Wallet): AuditReport {
       finding(`user ${JSON.stringify(view.user_name(user_slot))}: balance ${actual}, ledger says ${expected}`);
     }
   }
+  // 5. User tickets: at quiescence every ticket belongs to a created user.
+  const header_word = (field: number) => (L.HEADER_OFFSET + field) >> 2;
+  const tickets = Atomics.load(view.u32, header_word(L.H_USERS_RESERVED));
+  if (tickets > report.users) {
+    report.user_tickets_returned = tickets - report.users;
+    Atomics.store(view.i32, header_word(L.H_USERS_RESERVED), report.users);
+    Atomics.store(view.i32, header_word(L.H_USERS_PUBLISHED), report.users);
+  }
+
+  // 6. Slots of dead threads. A thread that died between publishing an
+  // entry and advancing its chunk left entry_next on a published entry:
+  // skip those, or the next holder would overwrite a live transaction.
+  if (options.deadThreadIds?.length) {
+    const published = new Set(entries);
+    const dead_marks = new Set(options.deadThreadIds.map((thread_id) => thread_id + 1));
+    for (let slot = 0; slot < layout.threads_max; slot++) {
+      const record_word = (layout.threads_offset + slot * L.THREAD_RECORD_BYTES) >> 2;
+      if (!dead_marks.has(Atomics.load(view.u32, record_word + (L.T_OWNER >> 2)))) continue;
+      let next = view.u32[record_word + (L.T_ENTRY_NEXT >> 2)];
+      const end = view.u32[record_word + (L.T_ENTRY_END >> 2)];
+      while (next < end && published.has(next)) next++;
+      view.u32[record_word + (L.T_ENTRY_NEXT >> 2)] = next;
+      Atomics.store(view.i32, record_word + (L.T_OWNER >> 2), 0); // publishes the record
+      report.thread_slots_freed++;
+    }
+  }
+
   report.ok = report.balance_mismatches === 0 && report.negative_balances === 0 && report.settlement_errors === 0;
   return report;
 }

@@ -14,6 +14,7 @@ export interface CoreExports {
   user_find(name_len: number): number;
   user_create(name_len: number): number;
   user_count(): number;
+  user_tickets(): number;
   balance_of(slot: number): number;
   apply(kind: number, user_slot: number, amount: number, currency_ok: number, records_bytes: number): number;
   entry_prepare_wait(entry: number): number;

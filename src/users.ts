@@ -67,18 +67,57 @@ export function createUsers(wallet: Wallet, users: string[]): void {
     }
     if (name !== '') names.push(name);
   }
-  const fresh = [...new Set(names)].filter((name) => user_slot_of(core, name) < 0);
-  const room = core.layout.users_max - core.exports.user_count();
-  if (fresh.length > room) {
-    throw new RangeError(
-      `exwallet: user table full: ${fresh.length} new users requested, room for ${room} of maxUsers ${core.layout.users_max}`,
-    );
-  }
-  for (const name of fresh) {
-    const slot = core.exports.user_create(write_name(core, name));
-    if (slot === USER_TABLE_FULL) {
-      throw new RangeError(`exwallet: user table full (maxUsers ${core.layout.users_max}) while creating ${JSON.stringify(name)}`);
+  create_all(core, [...new Set(names)]);
+}
+
+/** Pause used while another thread's creation is in flight: a private word
+ *  nobody notifies, so Atomics.wait is a bounded sleep. */
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+const IN_FLIGHT_PAUSE_MS = 0.05;
+
+/** Create the names that do not exist yet, all or (single-threaded) none.
+ *
+ *  A full table is final only when no creation is in flight: a ticket held
+ *  by another thread may be for one of our own names, and if that creation
+ *  publishes, our call must not fail (in no sequential order would it). So
+ *  the counters are read first (t0), the names looked up after (t1): names
+ *  only ever get created, so those missing at t1 were missing at t0, and if
+ *  at t0 nothing was in flight and there was no room for them, the table was
+ *  full for them at t0 — the instant the RangeError linearizes at. Otherwise
+ *  look again, for at most twinWaitMs (a thread that died holding a ticket is
+ *  waited out; audit() returns such tickets). */
+function create_all(core: ThreadCore, names: string[]): void {
+  const users_max = core.layout.users_max;
+  let deadline_ms = 0;
+  for (;;) {
+    const tickets = core.exports.user_tickets(); // t0
+    const created = core.exports.user_count();
+    const fresh = names.filter((name) => user_slot_of(core, name) < 0); // t1
+    if (fresh.length === 0) return;
+    let full_at: string | undefined;
+    if (fresh.length <= users_max - tickets) {
+      for (const name of fresh) {
+        const slot = core.exports.user_create(write_name(core, name));
+        if (slot === USER_TABLE_FULL) {
+          full_at = name;
+          break;
+        }
+        core.user_slots.set(name, slot);
+      }
+      if (full_at === undefined) return;
+    } else if (tickets === created) {
+      throw new RangeError(
+        `exwallet: user table full: ${fresh.length} new users requested, room for ${users_max - tickets} of maxUsers ${users_max}`,
+      );
     }
-    core.user_slots.set(name, slot);
+    const now_ms = performance.now();
+    if (deadline_ms === 0) deadline_ms = now_ms + core.wait_ms_max;
+    if (now_ms >= deadline_ms) {
+      throw new RangeError(
+        `exwallet: user table full (maxUsers ${users_max})${full_at === undefined ? '' : ` while creating ${JSON.stringify(full_at)}`}: ` +
+        `a creation in flight for ${core.wait_ms_max} ms did not finish`,
+      );
+    }
+    Atomics.wait(sleeper, 0, 0, IN_FLIGHT_PAUSE_MS);
   }
 }

@@ -124,6 +124,31 @@ test('two dead claims on one user: audit picks the one whose money moved', () =>
   assert.is(report.in_flight_released, 1);
 });
 
+test('death right after reclaiming a released uuid: the stale fields of the earlier claim move no money', () => {
+  const wallet = fresh();
+  // A released entry whose earlier claim had tried its compare-exchange: two
+  // dead claims on one user, of which audit finds that only one landed.
+  const landed = bet_body('ben', 250);
+  const lost = bet_body('ben', 100);
+  inject_crash(wallet, L.CRASH_AFTER_BALANCE);
+  dies(() => bet(wallet, landed));
+  inject_crash(wallet, L.CRASH_AFTER_BALANCE);
+  dies(() => bet(wallet, lost));
+  corrupt_balance(wallet, 'ben', 100_000 - 250);
+  assert.is(audit(wallet).in_flight_released, 1);
+  // The lost uuid, now RELEASED, is claimed again (by another user, another
+  // amount) and its claimer dies before rewriting the entry.
+  const retry = { ...lost, user: 'ann', amount: 7 };
+  inject_crash(wallet, L.CRASH_AFTER_RECLAIM);
+  dies(() => bet(wallet, retry));
+  const report = audit(wallet);
+  assert.ok(report.ok, JSON.stringify(report));
+  assert.is(report.in_flight_released, 1);
+  assert.is(report.in_flight_committed, 0);
+  assert.is(balance_of(wallet, 'ben'), 100_000 - 250);
+  assert.equal(bet(wallet, retry), { user: 'ann', status: RS_OK, request_uuid: REQUEST, currency: 'USD', balance: 99_993 });
+});
+
 test('audit reports clean on an undisturbed wallet, and catches a balance changed behind the ledger', () => {
   const wallet = fresh();
   const placed = bet_body('ann', 10);
@@ -132,7 +157,8 @@ test('audit reports clean on an undisturbed wallet, and catches a balance change
   const clean = audit(wallet);
   assert.equal({ ...clean, findings: [] }, {
     ok: true, users: 2, committed: 2, released: 0, in_flight_committed: 0, in_flight_released: 0,
-    balance_mismatches: 0, negative_balances: 0, settlement_errors: 0, findings: [],
+    balance_mismatches: 0, negative_balances: 0, settlement_errors: 0, thread_slots_freed: 0, user_tickets_returned: 0,
+    findings: [],
   });
   corrupt_balance(wallet, 'ann', 5);
   const dirty = audit(wallet);
