@@ -161,6 +161,7 @@ export const ADOPTING_OWNER = 0xffffffff;
 //    60    4   out: user slot of the replayed entry
 //    64   16   out: request_uuid of the replayed entry
 //   128  256   a user name, UTF-8 (user lookup and creation)
+//   384   36   out: that request_uuid as canonical text (ASCII)
 //   512  ...   fingerprint records (see fingerprint.ts), up to the end
 export const SCRATCH_SIZE_BYTES = 65536;
 export const S_UUID = 0;
@@ -171,6 +172,8 @@ export const S_OUT_ENTRY = 56;
 export const S_OUT_USER_SLOT = 60;
 export const S_OUT_REQUEST_UUID = 64;
 export const S_NAME = 128;
+export const S_OUT_REQUEST_TEXT = 384;
+export const UUID_TEXT_BYTES = 36;
 export const S_RECORDS = 512;
 export const S_RECORDS_MAX_BYTES = 65536 - 512;
 

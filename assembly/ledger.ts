@@ -22,7 +22,7 @@ import {
   KIND_SHIFT, KIND_MASK, KIND_BET, KIND_WIN, KIND_ROLLBACK, SETTLE_SHIFT, SETTLE_MASK,
   SETTLE_OPEN, SETTLE_SETTLING_WIN, SETTLE_SETTLING_ROLLBACK, SETTLE_WON, SETTLE_ROLLED_BACK,
   OWNER_SHIFT, WAITERS_BIT,
-  S_UUID, S_REQUEST_UUID, S_REF_UUID, S_OUT_BALANCE, S_OUT_ENTRY, S_OUT_USER_SLOT, S_OUT_REQUEST_UUID,
+  S_UUID, S_REQUEST_UUID, S_REF_UUID, S_OUT_BALANCE, S_OUT_ENTRY, S_OUT_USER_SLOT, S_OUT_REQUEST_UUID, S_OUT_REQUEST_TEXT,
   ST_OK, ST_NOT_ENOUGH_MONEY, ST_DUPLICATE, ST_WRONG_CURRENCY, ST_TX_DOES_NOT_EXIST, ST_REPLAY,
   ST_TWIN_IN_FLIGHT, ST_TABLE_FULL, ST_OVERFLOW, ST_SETTLED, ST_UNKNOWN,
   CAS_RETRY_MAX, MAX_SAFE_UNITS,
@@ -72,6 +72,7 @@ function answer_applied(entry: u32, kind: u32, user_slot: u32, amount_units: i64
   out_balance(load<i64>(e + E_BALANCE_AFTER));
   store<u32>(scratch + S_OUT_USER_SLOT, load<u32>(e + E_USER_SLOT));
   copy16(scratch + S_OUT_REQUEST_UUID, e + E_REQUEST_UUID);
+  format_uuid(e + E_REQUEST_UUID, scratch + S_OUT_REQUEST_TEXT);
   return ST_REPLAY;
 }
 
@@ -94,6 +95,41 @@ function find_bet(user_slot: u32): i32 {
 function copy16(target: usize, source: usize): void {
   store<u64>(target, load<u64>(source));
   store<u64>(target, load<u64>(source, 8), 8);
+}
+
+/** Hex digit of a nibble, lowercase ASCII. */
+// @ts-ignore: decorator
+@inline
+function hex_digit(nibble: u32): u8 {
+  return <u8>(nibble < 10 ? 48 + nibble : 87 + nibble);
+}
+
+/** `digits` hex digits of `value`, most significant first, at `out`. */
+function put_hex(out: usize, value: u32, digits: u32): void {
+  for (let i: u32 = 0; i < digits; i++) {
+    store<u8>(out + i, hex_digit((value >> ((digits - 1 - i) * 4)) & 0xf));
+  }
+}
+
+/** The canonical text of a uuid stored as four u32 words whose values hold
+ *  digits 0-7, 8-15, 16-23, 24-31 (see src/uuid.ts parse_uuid). Formatting
+ *  here and reading the result as one latin1 string is what makes a replay
+ *  cheap: no per-digit work in JS. */
+function format_uuid(uuid: usize, out: usize): void {
+  const w0 = load<u32>(uuid);
+  const w1 = load<u32>(uuid, 4);
+  const w2 = load<u32>(uuid, 8);
+  const w3 = load<u32>(uuid, 12);
+  put_hex(out, w0, 8);
+  store<u8>(out + 8, 45);
+  put_hex(out + 9, w1 >> 16, 4);
+  store<u8>(out + 13, 45);
+  put_hex(out + 14, w1 & 0xffff, 4);
+  store<u8>(out + 18, 45);
+  put_hex(out + 19, w2 >> 16, 4);
+  store<u8>(out + 23, 45);
+  put_hex(out + 24, w2 & 0xffff, 4);
+  put_hex(out + 28, w3, 8);
 }
 
 /** Write the claimer's fields of an entry (state excluded). */

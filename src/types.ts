@@ -17,6 +17,11 @@ export interface WalletOptions {
   /** How long a call waits for a concurrent twin of its transaction_uuid
    *  before answering RS_ERROR_UNKNOWN, in milliseconds (default 500). */
   twinWaitMs?: number;
+  /** Touch every page of the shared memory in start() (default true), so no
+   *  call ever pays for a page fault: a first touch of a page costs ~1-2 µs,
+   *  and a fresh table would otherwise fault on most inserts (p99). With
+   *  false the operating system backs pages as they are first used. */
+  prefault?: boolean;
 }
 
 export interface BetRequest {

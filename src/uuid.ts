@@ -1,6 +1,6 @@
-// Canonical lowercase UUIDs <-> 16 bytes in shared memory, in one pass and
-// without allocating (parse) — formatting allocates its string and is only
-// used when a duplicate replays an original response.
+// Canonical lowercase UUIDs -> 16 bytes in shared memory, in one pass and
+// without allocating. (The other way, for replays, is done by the core:
+// ledger.ts format_uuid.)
 
 const UUID_LENGTH = 36;
 const HYPHEN = 45;
@@ -36,23 +36,4 @@ export function parse_uuid(text: string, u32: Uint32Array, word_index: number): 
   u32[word_index + 2] = w2;
   u32[word_index + 3] = w3;
   return true;
-}
-
-function hex8(value: number): string {
-  return (value >>> 0).toString(16).padStart(8, '0');
-}
-
-/** The canonical text of the 16 bytes at `u32[word_index .. +4)`. */
-export function format_uuid(u32: Uint32Array, word_index: number): string {
-  const a = hex8(u32[word_index]);
-  const b = hex8(u32[word_index + 1]);
-  const c = hex8(u32[word_index + 2]);
-  const d = hex8(u32[word_index + 3]);
-  return `${a}-${b.slice(0, 4)}-${b.slice(4)}-${c.slice(0, 4)}-${c.slice(4)}${d}`;
-}
-
-const CANONICAL = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-/** The contract's definition, for tests and slow paths. */
-export function is_canonical_uuid(value: unknown): value is string {
-  return typeof value === 'string' && CANONICAL.test(value);
 }

@@ -12,7 +12,7 @@ import { webcrypto } from 'node:crypto';
 import { L, compute_layout, write_header, WASM_PAGE_BYTES, WASM_PAGES_MAX } from './layout.js';
 import { ThreadCore, core_for, core_module, forget_core } from './core.js';
 import { is_plain_object, KEY_GAME_CODE, KEY_ROUND, KEY_REFERENCE } from './fingerprint_encoder.js';
-import { parse_uuid, format_uuid } from './uuid.js';
+import { parse_uuid } from './uuid.js';
 import { user_slot_of } from './users.js';
 import { is_well_formed } from './text.js';
 import {
@@ -29,6 +29,7 @@ export const DEFAULTS = {
   currency: 'USD',
   maxThreads: 256,
   twinWaitMs: 500,
+  prefault: true,
 } as const;
 
 /** A wallet as seen from one thread. Opaque: use the module's functions. */
@@ -96,12 +97,25 @@ export function start(options: WalletOptions = {}): Wallet {
   } catch (error) {
     throw new RangeError(`exwallet: cannot allocate ${layout.memory_bytes} bytes of shared memory: ${(error as Error).message}`);
   }
+  const prefault = options.prefault === undefined ? DEFAULTS.prefault : options.prefault;
+  if (typeof prefault !== 'boolean') throw new RangeError(`exwallet: option prefault must be a boolean, got ${String(prefault)}`);
+  if (prefault) touch_every_page(memory.buffer as unknown as SharedArrayBuffer);
   const seed = webcrypto.getRandomValues(new BigUint64Array(1))[0];
   write_header(memory.buffer as unknown as SharedArrayBuffer, layout, {
     initial_balance_units, fingerprint_seed: seed, wait_ms_max, currency_utf8,
   });
   const wallet_id = seed.toString(16);
   return new Wallet(core_for(memory, core_module(), wallet_id), wallet_id);
+}
+
+const PAGE_BYTES = 4096;
+
+/** Make the operating system back every page now (a write is needed: a read
+ *  maps the shared zero page). The memory is fresh, so writing 0 changes
+ *  nothing; nobody else can see it yet. */
+function touch_every_page(buffer: SharedArrayBuffer): void {
+  const bytes = new Uint8Array(buffer);
+  for (let offset = 0; offset < bytes.length; offset += PAGE_BYTES) bytes[offset] = 0;
 }
 
 /** A structured-cloneable handle to the same wallet, for another thread. */
@@ -272,7 +286,7 @@ function transact(wallet: Wallet, kind: number, body: unknown): WalletResponse {
       return reply_with_balance(user, RS_OK, request_uuid, core.currency, f64[core.scratch_f64 + (L.S_OUT_BALANCE >> 3)]);
     case L.ST_REPLAY:
       return reply_with_balance(
-        user, RS_OK, format_uuid(core.u32, core.scratch_u32 + (L.S_OUT_REQUEST_UUID >> 2)),
+        user, RS_OK, core.bytes.toString('latin1', core.scratch + L.S_OUT_REQUEST_TEXT, core.scratch + L.S_OUT_REQUEST_TEXT + L.UUID_TEXT_BYTES),
         core.currency, f64[core.scratch_f64 + (L.S_OUT_BALANCE >> 3)],
       );
     case L.ST_NOT_ENOUGH_MONEY:

@@ -1,0 +1,243 @@
+// Small shared helpers of the benchmark suites: workers with deadlines and a
+// start gate, GC observation, latency histograms, memory snapshots.
+
+import { Worker } from 'node:worker_threads';
+import { PerformanceObserver, createHistogram, constants as perf_constants } from 'node:perf_hooks';
+
+// ---------------------------------------------------------------------------
+// Workers. Every interaction has a deadline: a hung or crashed worker fails
+// the suite (the bench never hangs), and every worker is terminated.
+
+export interface WorkerResult {
+  [key: string]: unknown;
+}
+
+/** A start gate: one Int32 in shared memory, 0 = closed, 1 = open. Workers
+ *  block on it with a timeout; the main thread opens it once all are ready,
+ *  so the timed loops start together. */
+export function make_gate(): Int32Array {
+  return new Int32Array(new SharedArrayBuffer(4));
+}
+
+/** In a worker: block until the gate opens, at most `wait_ms_max`. */
+export function wait_at_gate(gate: Int32Array, wait_ms_max: number): void {
+  const outcome = Atomics.wait(gate, 0, 0, wait_ms_max);
+  if (outcome === 'timed-out') throw new Error(`start gate not opened within ${wait_ms_max} ms`);
+}
+
+export interface WorkerSpec {
+  url: URL;
+  workerData: unknown;
+  transferList?: Transferable[];
+}
+
+type Transferable = import('node:worker_threads').TransferListItem;
+
+/** Start the workers, wait until each says {type:'ready'}, open `gate`, then
+ *  collect each one's {type:'result'} and wait for every exit. Rejects (and
+ *  terminates everyone) on an error, an early exit, or the deadline. */
+export async function run_gated_workers(specs: WorkerSpec[], gate: Int32Array, deadline_ms: number): Promise<WorkerResult[]> {
+  const workers = specs.map((spec) => new Worker(spec.url, { workerData: spec.workerData, transferList: spec.transferList }));
+  const results: WorkerResult[] = new Array(workers.length);
+  let ready_count = 0;
+  let exited_count = 0;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      timer = setTimeout(() => reject(new Error(`workers did not finish within ${deadline_ms} ms`)), deadline_ms);
+      workers.forEach((worker, index) => {
+        worker.on('message', (message: { type: string; [key: string]: unknown }) => {
+          if (message.type === 'ready') {
+            ready_count++;
+            if (ready_count === workers.length) {
+              Atomics.store(gate, 0, 1); // open: every worker is blocked on it or about to be
+              Atomics.notify(gate, 0);
+            }
+          } else if (message.type === 'result') {
+            results[index] = message;
+          }
+        });
+        worker.on('error', reject);
+        worker.on('exit', (code) => {
+          exited_count++;
+          if (code !== 0) reject(new Error(`worker ${index} exited with code ${code}`));
+          else if (results[index] === undefined) reject(new Error(`worker ${index} exited without a result`));
+          else if (exited_count === workers.length) resolve();
+        });
+      });
+    });
+  } finally {
+    clearTimeout(timer);
+    await Promise.all(workers.map((worker) => worker.terminate()));
+  }
+  return results;
+}
+
+/** Start one long-lived worker and wait for its {type:'ready'}, within a deadline. */
+export async function start_service_worker(url: URL, workerData: unknown, deadline_ms: number): Promise<Worker> {
+  const worker = new Worker(url, { workerData });
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      timer = setTimeout(() => reject(new Error(`service worker not ready within ${deadline_ms} ms`)), deadline_ms);
+      worker.once('message', (message: { type: string }) => {
+        if (message.type === 'ready') resolve();
+        else reject(new Error(`unexpected first message ${JSON.stringify(message)}`));
+      });
+      worker.once('error', reject);
+      worker.once('exit', (code) => reject(new Error(`service worker exited early with code ${code}`)));
+    });
+  } catch (error) {
+    await worker.terminate();
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+  worker.removeAllListeners('exit');
+  worker.removeAllListeners('error');
+  return worker;
+}
+
+// ---------------------------------------------------------------------------
+// GC pauses. Node reports each collection as a 'gc' performance entry; they
+// are delivered asynchronously, after the synchronous loop that caused them,
+// so the observer keeps them all and the caller filters by time window.
+
+const GC_KIND_NAMES: Record<number, string> = {
+  [perf_constants.NODE_PERFORMANCE_GC_MINOR]: 'minor',
+  [perf_constants.NODE_PERFORMANCE_GC_MAJOR]: 'major',
+  [perf_constants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental',
+  [perf_constants.NODE_PERFORMANCE_GC_WEAKCB]: 'weakcb',
+};
+
+export interface GcSummary {
+  count: number;
+  total_ms: number;
+  max_ms: number;
+  by_kind: Record<string, { count: number; total_ms: number; max_ms: number }>;
+}
+
+export class GcWatch {
+  private entries: Array<{ start_ms: number; duration_ms: number; kind: string }> = [];
+  private observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      const kind = ((entry as unknown as { detail?: { kind?: number } }).detail)?.kind ?? 0;
+      this.entries.push({ start_ms: entry.startTime, duration_ms: entry.duration, kind: GC_KIND_NAMES[kind] ?? `kind${kind}` });
+    }
+  });
+
+  constructor() {
+    this.observer.observe({ entryTypes: ['gc'] });
+  }
+
+  /** Let queued entries arrive (they are posted to the event loop). */
+  async flush(): Promise<void> {
+    for (let i = 0; i < 3; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+
+  /** Collections that started inside [from_ms, to_ms] (performance.now() time). */
+  summary(from_ms: number, to_ms: number): GcSummary {
+    const summary: GcSummary = { count: 0, total_ms: 0, max_ms: 0, by_kind: {} };
+    for (const entry of this.entries) {
+      if (entry.start_ms < from_ms || entry.start_ms > to_ms) continue;
+      summary.count++;
+      summary.total_ms += entry.duration_ms;
+      summary.max_ms = Math.max(summary.max_ms, entry.duration_ms);
+      const kind = (summary.by_kind[entry.kind] ??= { count: 0, total_ms: 0, max_ms: 0 });
+      kind.count++;
+      kind.total_ms += entry.duration_ms;
+      kind.max_ms = Math.max(kind.max_ms, entry.duration_ms);
+    }
+    summary.total_ms = round3(summary.total_ms);
+    summary.max_ms = round3(summary.max_ms);
+    for (const kind of Object.values(summary.by_kind)) {
+      kind.total_ms = round3(kind.total_ms);
+      kind.max_ms = round3(kind.max_ms);
+    }
+    return summary;
+  }
+
+  stop(): void {
+    this.observer.disconnect();
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Latency: durations are stored in a Float64Array during the loop (one plain
+// store, no call) and fed to a perf_hooks histogram afterwards.
+
+export interface LatencySummary {
+  calls: number;
+  mean_ns: number;
+  p50_ns: number;
+  p90_ns: number;
+  p99_ns: number;
+  p999_ns: number;
+  max_ns: number;
+}
+
+export function summarise_durations(durations_ms: Float64Array, count: number): LatencySummary {
+  const histogram = createHistogram({ lowest: 1, highest: 60_000_000_000, figures: 3 });
+  for (let i = 0; i < count; i++) histogram.record(Math.max(1, Math.round(durations_ms[i] * 1e6)));
+  return {
+    calls: count,
+    mean_ns: Math.round(histogram.mean),
+    p50_ns: histogram.percentile(50),
+    p90_ns: histogram.percentile(90),
+    p99_ns: histogram.percentile(99),
+    p999_ns: histogram.percentile(99.9),
+    max_ns: histogram.max,
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Memory.
+
+export function collect_garbage(): void {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) throw new Error('run node with --expose-gc (main.js re-executes itself with it)');
+  gc();
+  gc();
+}
+
+export interface MemorySnapshot {
+  rss_bytes: number;
+  heap_used_bytes: number;
+  heap_total_bytes: number;
+  external_bytes: number;
+}
+
+export function memory_snapshot(): MemorySnapshot {
+  collect_garbage();
+  const usage = process.memoryUsage();
+  return { rss_bytes: usage.rss, heap_used_bytes: usage.heapUsed, heap_total_bytes: usage.heapTotal, external_bytes: usage.external };
+}
+
+// ---------------------------------------------------------------------------
+// Formatting.
+
+export function round3(value: number): number {
+  return Math.round(value * 1000) / 1000;
+}
+
+export function per_second(calls: number, elapsed_ms: number): number {
+  return Math.round((calls / elapsed_ms) * 1000);
+}
+
+/** 1234567 -> "1.23M", 12345 -> "12.3k". */
+export function human(value: number): string {
+  const abs = Math.abs(value);
+  if (abs >= 1e9) return (value / 1e9).toFixed(2) + 'G';
+  if (abs >= 1e6) return (value / 1e6).toFixed(2) + 'M';
+  if (abs >= 1e4) return (value / 1e3).toFixed(1) + 'k';
+  if (abs >= 100) return value.toFixed(0);
+  return value.toFixed(2);
+}
+
+const log_started_ms = performance.now();
+
+/** Progress on stderr (stdout is kept for the table), stamped with the run's elapsed seconds. */
+export function log(message: string): void {
+  const elapsed_s = ((performance.now() - log_started_ms) / 1000).toFixed(1);
+  process.stderr.write(`[${elapsed_s.padStart(6)} s] ${message}\n`);
+}

@@ -1,0 +1,273 @@
+// The results of one run: their JSON shape, the issue #4 targets, the text
+// table printed on stdout, and the SVG bar chart of throughput.
+
+import type { SingleResult, WorkersResult } from './throughput.js';
+import type { OwnerThreadResult } from './peers/owner_thread.js';
+import type { BennyCase } from './benny_suites.js';
+import type { LatencyLevel, TimerOverhead, PrefaultDiagnostic } from './latency.js';
+import type { MemoryResult } from './memory.js';
+import type { BreakdownResult } from './breakdown.js';
+import type { ProfileResult } from './profile.js';
+import type { ParityReport } from './peers/parity.js';
+import { human } from './lib.js';
+
+export const SCHEMA = 'exwallet-bench/1';
+
+export interface Target {
+  id: string;
+  figure: string;
+  value: number | null;
+  unit: string;
+  direction: '>=' | '<=';
+  target: number;
+  /** value / target (null when value is missing or target is 0). */
+  ratio: number | null;
+  met: boolean | null;
+  note?: string;
+}
+
+export interface BenchResults {
+  schema: typeof SCHEMA;
+  mode: 'full' | 'quick' | 'tiny';
+  command: string;
+  started_at: string;
+  duration_s: number;
+  seed: number;
+  suites: string[];
+  sizes: Record<string, unknown>;
+  machine: {
+    node: string; v8: string; platform: string; arch: string; cpu_count: number; cpu_model: string;
+    total_memory_bytes: number; loadavg_before: number[]; loadavg_after: number[];
+  };
+  checks: { parity: ParityReport | null; problems: string[] };
+  single?: SingleResult;
+  workers?: WorkersResult[];
+  scaling_controls?: WorkersResult[];
+  owner_thread?: OwnerThreadResult[];
+  benny?: BennyCase[];
+  latency?: { timer: TimerOverhead; exwallet: LatencyLevel[]; map_wallet: LatencyLevel[]; exwallet_prefaulted: PrefaultDiagnostic | null };
+  memory?: MemoryResult;
+  breakdown?: BreakdownResult;
+  profile?: ProfileResult;
+  ratios: Record<string, number | null>;
+  targets: Target[];
+}
+
+function ratio(a: number | undefined, b: number | undefined): number | null {
+  if (a === undefined || b === undefined || b === 0) return null;
+  return Math.round((a / b) * 100) / 100;
+}
+
+/** Ratios of the issue, from whatever suites ran. */
+export function compute_ratios(r: BenchResults): Record<string, number | null> {
+  const workers = (n: number) => r.workers?.find((w) => w.workers === n)?.calls_per_s;
+  const owner = (n: number) => r.owner_thread?.find((o) => o.clients === n)?.calls_per_s;
+  const control = (mode: string, n: number) => r.scaling_controls?.find((w) => w.mode === mode && w.workers === n)?.calls_per_s;
+  return {
+    exwallet_over_map_wallet: ratio(r.single?.exwallet.calls_per_s, r.single?.map_wallet.calls_per_s),
+    workers_2_over_1: ratio(workers(2), workers(1)),
+    workers_2_over_owner_thread_2: ratio(workers(2), owner(2)),
+    workers_1_over_single_thread: ratio(workers(1), r.single?.exwallet.calls_per_s),
+    owner_thread_2_over_1: ratio(owner(2), owner(1)),
+    private_wallets_2_over_1: ratio(control('private', 2), control('private', 1)),
+    js_loop_2_over_1: ratio(control('js', 2), control('js', 1)),
+    compute_loop_2_over_1: ratio(control('compute', 2), control('compute', 1)),
+  };
+}
+
+function target(id: string, figure: string, value: number | null | undefined, unit: string, direction: '>=' | '<=', goal: number, note?: string): Target {
+  const v = value ?? null;
+  const met = v === null ? null : direction === '>=' ? v >= goal : v <= goal;
+  return { id, figure, value: v, unit, direction, target: goal, ratio: v === null || goal === 0 ? null : Math.round((v / goal) * 100) / 100, met, ...(note ? { note } : {}) };
+}
+
+/** The issue #4 targets, each with the figure measured in this run. */
+export function compute_targets(r: BenchResults): Target[] {
+  const ratios = r.ratios;
+  const latency = r.latency?.exwallet;
+  const deepest = latency && latency.length > 0 ? latency[latency.length - 1] : undefined;
+  const latency_note = deepest && deepest.stored < 4_000_000 ? `measured with ${deepest.stored} stored (this mode's largest), not 4M` : undefined;
+  const layout = r.memory?.layout;
+  const shared = layout && 'shared_bytes_per_tx' in layout ? layout.shared_bytes_per_tx : undefined;
+  return [
+    target('single_thread_bets_per_s', 'exwallet single thread, bets/s', r.single?.exwallet.calls_per_s, 'calls/s', '>=', 2_500_000),
+    target('exwallet_over_map_wallet', 'exwallet / (a) map_wallet, single thread', ratios.exwallet_over_map_wallet, 'x', '>=', 10),
+    target('workers_2_over_1', 'exwallet 2 workers / 1 worker', ratios.workers_2_over_1, 'x', '>=', 1.7),
+    target('workers_2_over_owner_thread_2', 'exwallet 2 workers / (b) owner thread, 2 clients', ratios.workers_2_over_owner_thread_2, 'x', '>=', 20),
+    target('p99_ns', 'exwallet bet p99 latency, 4M stored', deepest?.p99_ns, 'ns', '<=', 1500, latency_note),
+    target('p999_ns', 'exwallet bet p99.9 latency, 4M stored', deepest?.p999_ns, 'ns', '<=', 5000, latency_note),
+    target('shared_bytes_per_tx', 'exwallet shared memory per stored tx (layout)', shared, 'B', '<=', 96),
+    target('heap_bytes_per_tx', 'exwallet JS heap per stored tx', r.memory?.exwallet.heap_used_bytes_per_tx, 'B', '<=', 0,
+      'met when below 1 B (heapUsed after gc moves by a few KiB run to run)'),
+  ].map((t) => (t.id === 'heap_bytes_per_tx' && t.value !== null ? { ...t, met: Math.abs(t.value) < 1 } : t));
+}
+
+// ---------------------------------------------------------------------------
+// Text table.
+
+function pad(text: string, width: number, right = false): string {
+  return right ? text.padStart(width) : text.padEnd(width);
+}
+
+function fmt(value: number | null | undefined, unit = ''): string {
+  if (value === null || value === undefined) return '-';
+  if (unit === 'x') return value.toFixed(2) + 'x';
+  if (unit === 'B') return value.toFixed(1) + ' B';
+  if (unit === 'ns') return value.toLocaleString('en-US') + ' ns';
+  return human(value) + (unit ? ' ' + unit : '');
+}
+
+export function render_table(r: BenchResults): string {
+  const lines: string[] = [];
+  const hr = '-'.repeat(104);
+  lines.push(`exwallet bench (${r.mode}) — node ${r.machine.node}, ${r.machine.cpu_count} x ${r.machine.cpu_model}, ` +
+    `load avg before/after ${r.machine.loadavg_before[0].toFixed(2)}/${r.machine.loadavg_after[0].toFixed(2)}, ${r.duration_s.toFixed(0)} s`);
+  lines.push(hr);
+  lines.push(pad('issue #4 target', 52) + pad('value', 14, true) + pad('target', 16, true) + pad('value/target', 14, true) + pad('met', 6, true));
+  for (const t of r.targets) {
+    lines.push(pad(t.figure, 52) + pad(fmt(t.value, t.unit === 'calls/s' ? '' : t.unit), 14, true) +
+      pad(`${t.direction} ${fmt(t.target, t.unit === 'calls/s' ? '' : t.unit)}`, 16, true) + pad(t.ratio === null ? '-' : t.ratio.toFixed(2), 14, true) +
+      pad(t.met === null ? '-' : t.met ? 'yes' : 'NO', 6, true));
+    if (t.note && t.value !== null && t.id !== 'heap_bytes_per_tx') lines.push('    (' + t.note + ')');
+  }
+  lines.push(hr);
+
+  if (r.single || r.workers || r.owner_thread || r.scaling_controls) {
+    lines.push('throughput of new bets (calls/s; aggregate = all RS_OK / slowest loop)');
+    const row = (label: string, value: number, note: string) => lines.push('  ' + pad(label, 36) + pad(fmt(value), 10, true) + '   ' + note);
+    const plural = (n: number, word: string) => `${n} ${word}${n > 1 ? 's' : ''}`;
+    if (r.single) {
+      const rounds = (impl: 'exwallet' | 'map_wallet') => r.single!.rounds.map((x) => fmt(x[impl])).join(', ');
+      row('exwallet, this thread', r.single.exwallet.calls_per_s, `(best of rounds ${rounds('exwallet')}; ${r.single.exwallet.ok}/${r.single.exwallet.calls} RS_OK)`);
+      row('(a) map_wallet, this thread', r.single.map_wallet.calls_per_s, `(best of rounds ${rounds('map_wallet')}; ${r.single.map_wallet.ok}/${r.single.map_wallet.calls} RS_OK)`);
+    }
+    for (const w of r.workers ?? []) {
+      const rounds = w.rounds_calls_per_s && w.rounds_calls_per_s.length > 1 ? `best of rounds ${w.rounds_calls_per_s.map((x) => fmt(x)).join(', ')}; ` : '';
+      row(`exwallet, ${plural(w.workers, 'worker')}`, w.calls_per_s, `(${rounds}per worker: ${w.per_worker.map((p) => fmt(p.calls_per_s)).join(', ')}; ${w.ok}/${w.calls} RS_OK)`);
+    }
+    for (const o of r.owner_thread ?? []) {
+      row(`(b) owner thread, ${plural(o.clients, 'client')}`, o.calls_per_s, `(${o.inflight} in flight per client; ${o.ok}/${o.calls} RS_OK)`);
+    }
+    for (const w of r.scaling_controls ?? []) {
+      const label = { private: 'control: private wallets', js: 'control: pure-JS loop', compute: 'control: no-alloc loop', shared: 'shared' }[w.mode];
+      row(`${label}, ${plural(w.workers, 'worker')}`, w.calls_per_s, `(per worker: ${w.per_worker.map((p) => fmt(p.calls_per_s)).join(', ')})`);
+    }
+    lines.push('  ratios: ' + Object.entries(r.ratios).map(([k, v]) => `${k} ${v === null ? '-' : v.toFixed(2) + 'x'}`).join(', '));
+    lines.push(hr);
+  }
+
+  if (r.benny) {
+    lines.push('benny (benchmark.js), single thread, ops/s');
+    lines.push('  ' + pad('op', 10) + pad('exwallet', 14, true) + pad('(a) map', 14, true) + pad('ex/(a)', 9, true) + '   notes');
+    const ops = [...new Set(r.benny.map((c) => c.op))];
+    for (const op of ops) {
+      const ex = r.benny.find((c) => c.op === op && c.impl === 'exwallet');
+      const map = r.benny.find((c) => c.op === op && c.impl === 'map_wallet');
+      const notes = [ex, map].filter((c): c is BennyCase => c !== undefined).map((c) =>
+        `${c.impl}: ±${c.margin_pct}%, ${c.calls} calls, ${c.unexpected_statuses} not ${c.expected_status}${c.fresh ? '' : ', POOL WRAPPED'}`).join('; ');
+      lines.push('  ' + pad(op, 10) + pad(fmt(ex?.ops_per_s), 14, true) + pad(fmt(map?.ops_per_s), 14, true) +
+        pad(ex && map ? (ex.ops_per_s / map.ops_per_s).toFixed(2) + 'x' : '-', 9, true) + '   ' + notes);
+    }
+    lines.push(hr);
+  }
+
+  if (r.latency) {
+    const t = r.latency.timer;
+    lines.push(`latency of one bet (ns; ${t.method}: its own cost p50 ${t.performance_now_pair.p50_ns} ns, included; ` +
+      `a process.hrtime.bigint() pair costs p50 ${t.hrtime_bigint_pair.p50_ns} ns)`);
+    lines.push('  ' + pad('impl', 20) + pad('stored', 10, true) + pad('p50', 9, true) + pad('p99', 9, true) + pad('p99.9', 10, true) +
+      pad('max', 12, true) + pad('mean', 8, true) + '   GC during the window');
+    const prefaulted = r.latency.exwallet_prefaulted ? [r.latency.exwallet_prefaulted.level] : [];
+    for (const level of [...r.latency.exwallet, ...prefaulted, ...r.latency.map_wallet]) {
+      const gc = level.gc;
+      const kinds = Object.entries(gc.by_kind).map(([k, v]) => `${k} ${v.count}`).join(', ');
+      lines.push('  ' + pad(level.impl, 20) + pad(String(level.stored), 10, true) + pad(String(level.p50_ns), 9, true) +
+        pad(String(level.p99_ns), 9, true) + pad(String(level.p999_ns), 10, true) + pad(String(level.max_ns), 12, true) +
+        pad(String(level.mean_ns), 8, true) + `   ${gc.count} pauses (${kinds || 'none'}), ${gc.total_ms} ms total, max ${gc.max_ms} ms`);
+    }
+    if (r.latency.exwallet_prefaulted) {
+      lines.push(`  (diagnostic: "exwallet prefaulted" = the same bets after touching every page of the wallet's memory once, ` +
+        `${r.latency.exwallet_prefaulted.prefault_ms} ms: the tail without first-touch page faults; not a figure of the library as shipped)`);
+    }
+    lines.push(hr);
+  }
+
+  if (r.memory) {
+    const m = r.memory;
+    lines.push('memory per stored transaction (bytes)');
+    if ('shared_bytes_per_tx' in m.layout) {
+      lines.push(`  exwallet shared memory reserved by layout: ${m.layout.shared_bytes_per_tx} B/tx ` +
+        `(entry ${m.layout.entry_bytes} B + 2 index words of ${m.layout.index_word_bytes} B)`);
+    } else {
+      lines.push(`  exwallet layout: unavailable (${m.layout.error})`);
+    }
+    for (const f of [m.exwallet, m.map_wallet]) {
+      lines.push(`  ${pad(f.impl, 11)} filling ${f.fill}: RSS ${f.rss_bytes_per_tx} B/tx, JS heap used ${f.heap_used_bytes_per_tx} B/tx, ` +
+        `RSS - heap total ${f.rss_minus_heap_total_bytes_per_tx} B/tx`);
+    }
+    lines.push(hr);
+  }
+
+  if (r.breakdown) {
+    const b = r.breakdown;
+    if ('error' in b) {
+      lines.push(`cost breakdown: unavailable (${b.error})`);
+    } else {
+      lines.push(`cost breakdown of one exwallet bet (ns; cumulative stages over ${b.calls} bets each, best of ${b.rounds} rounds)`);
+      for (const p of b.parts) lines.push('  ' + pad(p.stage, 26) + pad(p.ns_per_bet.toFixed(1), 9, true) + `   (cumulative ${p.cumulative_ns})`);
+    }
+    lines.push(hr);
+  }
+
+  if (r.profile) {
+    const p = r.profile;
+    lines.push(`CPU profile, ${p.calls} exwallet bets in this thread (${p.samples} samples at ${p.sampling_interval_us} us), self time:`);
+    for (const f of p.top.slice(0, 12)) lines.push('  ' + pad(f.self_pct.toFixed(1) + '%', 7, true) + '  ' + f.function + (f.location ? '  ' + f.location : ''));
+    lines.push(hr);
+  }
+
+  const parity = r.checks.parity;
+  lines.push(`checks: (a) answers like exwallet on ${parity ? `${parity.equal}/${parity.calls}` : '-'} scripted calls; ` +
+    (r.checks.problems.length === 0 ? 'no problems' : `${r.checks.problems.length} problem(s):`));
+  for (const problem of r.checks.problems) lines.push('  ! ' + problem);
+  return lines.join('\n');
+}
+
+// ---------------------------------------------------------------------------
+// SVG: one horizontal bar per throughput figure, linear scale, value labels.
+
+function escape_xml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+export function render_svg(r: BenchResults): string {
+  const bars: Array<{ label: string; value: number; color: string }> = [];
+  if (r.single) bars.push({ label: 'exwallet, 1 thread', value: r.single.exwallet.calls_per_s, color: '#2b6cb0' });
+  for (const w of r.workers ?? []) bars.push({ label: `exwallet, ${w.workers} worker${w.workers > 1 ? 's' : ''}`, value: w.calls_per_s, color: '#4299e1' });
+  if (r.single) bars.push({ label: '(a) Map wallet, 1 thread', value: r.single.map_wallet.calls_per_s, color: '#dd6b20' });
+  for (const o of r.owner_thread ?? []) bars.push({ label: `(b) owner thread, ${o.clients} client${o.clients > 1 ? 's' : ''}`, value: o.calls_per_s, color: '#c05621' });
+  const width = 760, left = 210, right = 90, bar_height = 22, gap = 8, top = 46;
+  const height = top + bars.length * (bar_height + gap) + 40;
+  const max = Math.max(1, ...bars.map((b) => b.value), r.targets.find((t) => t.id === 'single_thread_bets_per_s')?.target ?? 0);
+  const scale = (value: number) => ((width - left - right) * value) / max;
+  const out: string[] = [];
+  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="13">`);
+  out.push(`<rect width="${width}" height="${height}" fill="#fff"/>`);
+  out.push(`<text x="${left}" y="22" font-size="15" font-weight="bold">New bets per second (${escape_xml(r.mode)} run, ${escape_xml(r.started_at.slice(0, 10))})</text>`);
+  bars.forEach((bar, i) => {
+    const y = top + i * (bar_height + gap);
+    out.push(`<text x="${left - 8}" y="${y + bar_height * 0.7}" text-anchor="end">${escape_xml(bar.label)}</text>`);
+    out.push(`<rect x="${left}" y="${y}" width="${scale(bar.value).toFixed(1)}" height="${bar_height}" fill="${bar.color}"/>`);
+    out.push(`<text x="${(left + scale(bar.value) + 6).toFixed(1)}" y="${y + bar_height * 0.7}">${human(bar.value)}/s</text>`);
+  });
+  const goal = r.targets.find((t) => t.id === 'single_thread_bets_per_s');
+  if (goal) {
+    const x = (left + scale(goal.target)).toFixed(1);
+    const bottom = top + bars.length * (bar_height + gap);
+    out.push(`<line x1="${x}" y1="${top - 6}" x2="${x}" y2="${bottom}" stroke="#2f855a" stroke-dasharray="4 3"/>`);
+    out.push(`<text x="${x}" y="${bottom + 16}" text-anchor="middle" fill="#2f855a">target 1 thread: ${human(goal.target)}/s</text>`);
+  }
+  out.push(`<text x="${left}" y="${height - 6}" font-size="11" fill="#555">node ${escape_xml(r.machine.node)}, ${r.machine.cpu_count} cores; aggregate = all RS_OK / slowest loop</text>`);
+  out.push('</svg>');
+  return out.join('\n') + '\n';
+}
