@@ -76,16 +76,31 @@ function answer_applied(entry: u32, kind: u32, user_slot: u32, amount_units: i64
   return ST_REPLAY;
 }
 
-/** The committed bet of `user_slot` named by the reference uuid in scratch,
- *  or -1 if there is none (unknown, in flight, failed, not a bet, other user). */
+const BET_NONE: i32 = -1;
+const BET_IN_FLIGHT: i32 = -2;
+
+/** The committed bet of `user_slot` named by the reference uuid in scratch;
+ *  BET_NONE if there is none (unknown, failed, not a bet, other user, or
+ *  claimed but its money not moved yet); BET_IN_FLIGHT if it is claimed and
+ *  its balance compare-exchange may already have happened (its intent is
+ *  set): then other threads may have seen the money move, so "does not
+ *  exist" would be a lie; the caller answers RS_ERROR_UNKNOWN (retryable). */
 function find_bet(user_slot: u32): i32 {
   const found = tx_probe(scratch + S_REF_UUID);
-  if (found < 0) return -1;
+  if (found < 0) return BET_NONE;
   const bet = <u32>found;
   const state = entry_state(bet);
-  if ((state & PHASE_MASK) != PHASE_COMMITTED) return -1;
-  if (((state & KIND_MASK) >> KIND_SHIFT) != KIND_BET) return -1;
-  if (load<u32>(entry_ptr(bet) + E_USER_SLOT) != user_slot) return -1;
+  if (((state & KIND_MASK) >> KIND_SHIFT) != KIND_BET) return BET_NONE;
+  const phase = state & PHASE_MASK;
+  if (phase == PHASE_CLAIMED) {
+    // Atomic, and the intent store is atomic too: if this reads -1, the
+    // claimer's compare-exchange comes later in the one order of all
+    // atomics, so the bet did not exist at this instant.
+    if (atomic.load<i64>(entry_ptr(bet) + E_BALANCE_AFTER) < 0) return BET_NONE;
+    return load<u32>(entry_ptr(bet) + E_USER_SLOT) == user_slot ? BET_IN_FLIGHT : BET_NONE;
+  }
+  if (phase != PHASE_COMMITTED) return BET_NONE;
+  if (load<u32>(entry_ptr(bet) + E_USER_SLOT) != user_slot) return BET_NONE;
   return <i32>bet;
 }
 
@@ -193,9 +208,9 @@ function move_balance(user_slot: u32, entry: u32, delta_units: i64): i64 {
       return -1;
     }
     if (next > MAX_SAFE_UNITS) return -2;
-    // Plain store: only audit reads the intent, at quiescence; the
-    // compare-exchange below orders it before the balance change.
-    store<i64>(intent_ptr, next);
+    // Atomic: find_bet reads the intent of a claimed bet to tell "not yet"
+    // from "maybe already" (and audit reads it at quiescence).
+    atomic.store<i64>(intent_ptr, next);
     const witnessed = atomic.cmpxchg<i64>(ptr, seen, next);
     if (witnessed == seen) return next;
     seen = witnessed;
@@ -249,7 +264,9 @@ export function apply(kind: u32, user_slot: u32, amount_f64: f64, currency_ok: b
       if (amount_units > balance_units) status = ST_NOT_ENOUGH_MONEY;
     } else {
       bet = find_bet(user_slot);
-      if (bet < 0) {
+      if (bet == BET_IN_FLIGHT) {
+        status = ST_UNKNOWN;
+      } else if (bet < 0) {
         status = ST_TX_DOES_NOT_EXIST;
       } else {
         if (settle_of(entry_state(<u32>bet)) != SETTLE_OPEN) status = ST_SETTLED;

@@ -46,6 +46,8 @@ export interface AuditReport {
   balance_mismatches: number;
   negative_balances: number;
   settlement_errors: number;
+  /** Dead claims on one user that more than one choice would explain. */
+  ambiguous_decisions: number;
   /** Thread slots freed (deadThreadIds), user tickets of dead creations returned. */
   thread_slots_freed: number;
   user_tickets_returned: number;
@@ -111,10 +113,12 @@ const settle_of = (state: number) => (state & L.SETTLE_MASK) >> L.SETTLE_SHIFT;
 const with_settle = (state: number, settle: number) => (state & ~L.SETTLE_MASK) | (settle << L.SETTLE_SHIFT);
 const with_phase = (state: number, phase: number) => (state & ~(L.PHASE_MASK | L.WAITERS_BIT | L.SETTLE_MASK)) | phase;
 
-/** Indices into `deltas` whose sum is `target`, or undefined. */
-function subset_with_sum(deltas: number[], target: number): number[] | undefined {
+/** Indices into `deltas` whose sum is `target` (other than `besides`), or undefined. */
+function subset_with_sum(deltas: number[], target: number, besides?: number[]): number[] | undefined {
   if (deltas.length > SUBSET_SEARCH_MAX) return undefined;
+  const besides_mask = besides?.reduce((mask, i) => mask | (1 << i), 0);
   for (let mask = 0; mask < 1 << deltas.length; mask++) {
+    if (mask === besides_mask) continue;
     let sum = 0;
     for (let i = 0; i < deltas.length; i++) if (mask & (1 << i)) sum += deltas[i];
     if (sum === target) return deltas.map((_, i) => i).filter((i) => mask & (1 << i));
@@ -128,7 +132,8 @@ export function audit(wallet: Wallet, options: AuditOptions = {}): AuditReport {
   const { layout } = core;
   const report: AuditReport = {
     ok: false, users: 0, committed: 0, released: 0, in_flight_committed: 0, in_flight_released: 0,
-    balance_mismatches: 0, negative_balances: 0, settlement_errors: 0, thread_slots_freed: 0, user_tickets_returned: 0,
+    balance_mismatches: 0, negative_balances: 0, settlement_errors: 0, ambiguous_decisions: 0, thread_slots_freed: 0,
+    user_tickets_returned: 0,
     findings: [],
   };
   const finding = (text: string) => {
@@ -182,8 +187,16 @@ export function audit(wallet: Wallet, options: AuditOptions = {}): AuditReport {
     const diff = view.balance(user_slot) - (core.initial_balance_units + (expected_units.get(user_slot) ?? 0));
     // Masks are tried in increasing order, so a zero difference is explained
     // by "none applied" before any set of zero-amount claims.
-    const chosen = subset_with_sum(claims.map((claim) => claim.delta_units), diff);
+    const deltas = claims.map((claim) => claim.delta_units);
+    const chosen = subset_with_sum(deltas, diff);
     const applied = new Set(chosen ?? []);
+    if (chosen && subset_with_sum(deltas, diff, chosen) !== undefined) {
+      // Money is conserved whichever fits, but which of the dead calls
+      // happened is a guess: say so (a replay of one may show a balance_after
+      // that no reader saw).
+      report.ambiguous_decisions++;
+      finding(`user ${JSON.stringify(view.user_name(user_slot))}: more than one set of ${claims.length} dead claims explains a difference of ${diff}; chose one`);
+    }
     if (!chosen) finding(`user ${JSON.stringify(view.user_name(user_slot))}: no subset of ${claims.length} dead claims explains a difference of ${diff}`);
     claims.forEach((claim, i) => {
       const state = view.state(claim.entry);
@@ -255,9 +268,12 @@ export function audit(wallet: Wallet, options: AuditOptions = {}): AuditReport {
   // 6. Slots of dead threads. A thread that died between publishing an
   // entry and advancing its chunk left entry_next on a published entry:
   // skip those, or the next holder would overwrite a live transaction.
-  if (options.deadThreadIds?.length) {
+  // A slot still held as ADOPTING_OWNER at quiescence was held by a thread
+  // that died while adopting its entries: free it too.
+  {
     const published = new Set(entries);
-    const dead_marks = new Set(options.deadThreadIds.map((thread_id) => thread_id + 1));
+    const dead_marks = new Set((options.deadThreadIds ?? []).map((thread_id) => thread_id + 1));
+    dead_marks.add(L.ADOPTING_OWNER);
     for (let slot = 0; slot < layout.threads_max; slot++) {
       const record_word = (layout.threads_offset + slot * L.THREAD_RECORD_BYTES) >> 2;
       if (!dead_marks.has(Atomics.load(view.u32, record_word + (L.T_OWNER >> 2)))) continue;

@@ -59,6 +59,9 @@ export class ThreadCore {
    *  entry never goes stale; a miss asks the shared table. */
   readonly user_slots = new Map<string, number>();
   released = false;
+  /** Bumped by every bet/win/rollback of this thread: a call that finds it
+   *  changed after reading its body was re-entered by one of its getters. */
+  call_generation = 0;
 
   constructor(readonly memory: WebAssembly.Memory, module: WebAssembly.Module) {
     const buffer = memory.buffer as unknown as SharedArrayBuffer;
@@ -107,6 +110,8 @@ export class ThreadCore {
   }
 }
 
+const ADOPTION_LOOKS_MAX = 1000;
+
 function owner_word(layout: Layout, slot: number): number {
   return (layout.threads_offset + slot * L.THREAD_RECORD_BYTES + L.T_OWNER) >> 2;
 }
@@ -117,7 +122,13 @@ function claim_thread_slot(i32: Int32Array, layout: Layout): number {
   const mark = threadId + 1;
   for (let slot = 0; slot < layout.threads_max; slot++) {
     const word = owner_word(layout, slot);
-    if (Atomics.load(i32, word) === 0 && Atomics.compareExchange(i32, word, 0, mark) === 0) return slot;
+    // A free slot is held for a few instructions while another thread adopts
+    // its leftover entries (ADOPTING_OWNER): look again rather than skip it.
+    for (let look = 0; look < ADOPTION_LOOKS_MAX; look++) {
+      const owner = Atomics.compareExchange(i32, word, 0, mark);
+      if (owner === 0) return slot;
+      if (owner !== (L.ADOPTING_OWNER | 0)) break;
+    }
   }
   throw new RangeError(
     `exwallet: all ${layout.threads_max} thread slots are taken; detach() wallets of threads that ended, ` +

@@ -173,6 +173,10 @@ const SPIN_MAX = 64;
 
 function transact(wallet: Wallet, kind: number, body: unknown): WalletResponse {
   const core = Wallet.core_of(wallet);
+  // The scratch region belongs to the thread, not to the call: a getter of
+  // this body that calls the wallet again would overwrite our parsed uuids
+  // and records. Such a body is not data; it is refused below.
+  const generation = ++core.call_generation;
   let user = '';
   let request_uuid = '';
   let amount_units = 0;
@@ -270,6 +274,7 @@ function transact(wallet: Wallet, kind: number, body: unknown): WalletResponse {
 
   // §4.3 negative amount, §4.4 unknown user.
   if (amount_units < 0) return reply(user, RS_ERROR_UNKNOWN, request_uuid);
+  if (core.call_generation !== generation) return reply(user, RS_ERROR_WRONG_TYPES, request_uuid);
   const user_slot = user_slot_of(core, user);
   if (user_slot < 0) return reply(user, RS_ERROR_UNKNOWN, request_uuid);
 

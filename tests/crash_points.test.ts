@@ -157,7 +157,8 @@ test('audit reports clean on an undisturbed wallet, and catches a balance change
   const clean = audit(wallet);
   assert.equal({ ...clean, findings: [] }, {
     ok: true, users: 2, committed: 2, released: 0, in_flight_committed: 0, in_flight_released: 0,
-    balance_mismatches: 0, negative_balances: 0, settlement_errors: 0, thread_slots_freed: 0, user_tickets_returned: 0,
+    balance_mismatches: 0, negative_balances: 0, settlement_errors: 0, ambiguous_decisions: 0, thread_slots_freed: 0,
+    user_tickets_returned: 0,
     findings: [],
   });
   corrupt_balance(wallet, 'ann', 5);
