@@ -14,19 +14,16 @@
 // library's business): it throws Unjudgeable, and the caller skips the case.
 
 import type { WalletResponse } from 'exwallet';
+import {
+  RS_OK, RS_ERROR_UNKNOWN, RS_ERROR_WRONG_TYPES, RS_ERROR_NOT_ENOUGH_MONEY, RS_ERROR_DUPLICATE_TRANSACTION,
+  RS_ERROR_WRONG_CURRENCY, RS_ERROR_TRANSACTION_DOES_NOT_EXIST,
+} from 'exwallet';
 
 export interface ModelOptions { initialBalance?: number; currency?: string; maxUsers?: number; maxTransactions?: number }
 
 /** Thrown for a body the model cannot judge (extra fields near the size bound). */
 export class Unjudgeable extends Error {}
 
-const RS_OK = 'RS_OK';
-const RS_ERROR_UNKNOWN = 'RS_ERROR_UNKNOWN';
-const RS_ERROR_WRONG_TYPES = 'RS_ERROR_WRONG_TYPES';
-const RS_ERROR_NOT_ENOUGH_MONEY = 'RS_ERROR_NOT_ENOUGH_MONEY';
-const RS_ERROR_DUPLICATE_TRANSACTION = 'RS_ERROR_DUPLICATE_TRANSACTION';
-const RS_ERROR_WRONG_CURRENCY = 'RS_ERROR_WRONG_CURRENCY';
-const RS_ERROR_TRANSACTION_DOES_NOT_EXIST = 'RS_ERROR_TRANSACTION_DOES_NOT_EXIST';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const LONE_SURROGATE = /\p{Surrogate}/u;
