@@ -21,7 +21,7 @@ export interface LatencyOptions {
 }
 
 export interface LatencyLevel extends LatencySummary {
-  /** 'exwallet', 'map_wallet', or 'exwallet prefaulted' (the diagnostic below). */
+  /** 'exwallet' (started with the default prefault: true) or 'map_wallet'. */
   impl: string;
   stored: number;
   ok: number;
@@ -96,31 +96,13 @@ function fill_map(wallet: MapWallet, bodies: BetBody[]): number {
   return ok;
 }
 
-/** Touch every 4 KiB page of the wallet's shared memory with an atomic add
- *  of 0 (changes nothing, races with nothing), so that no later call takes a
- *  first-touch page fault. Returns the milliseconds it took. */
-function prefault(wallet: Wallet): number {
-  const started_ms = performance.now();
-  const words = new Int32Array(share(wallet).memory.buffer as unknown as SharedArrayBuffer);
-  for (let word = 0; word < words.length; word += 1024) Atomics.add(words, word, 0);
-  return performance.now() - started_ms;
-}
-
-/** Bets of exwallet at the deepest level again, after prefault(): what the
- *  tail is made of besides first-touch page faults. A diagnostic for the
- *  lead, not a figure of the library as shipped. */
-export interface PrefaultDiagnostic {
-  prefault_ms: number;
-  level: LatencyLevel;
-}
-
 function log_level(l: LatencyLevel): void {
   log(`  latency ${l.impl.padEnd(10)} stored ${String(l.stored).padStart(8)}: p50 ${l.p50_ns} ns, p99 ${l.p99_ns} ns, ` +
     `p99.9 ${l.p999_ns} ns, max ${l.max_ns} ns; ok ${l.ok}/${l.calls}; ` +
     `gc ${l.gc.count} pauses, ${l.gc.total_ms} ms total, max ${l.gc.max_ms} ms (prefill ${l.prefill_s.toFixed(1)} s)`);
 }
 
-export async function run_latency(impl: 'exwallet' | 'map_wallet', options: LatencyOptions, diagnostic?: { prefault?: PrefaultDiagnostic }): Promise<LatencyLevel[]> {
+export async function run_latency(impl: 'exwallet' | 'map_wallet', options: LatencyOptions): Promise<LatencyLevel[]> {
   const levels = [...options.stored_levels].sort((a, b) => a - b);
   const tx_max = levels[levels.length - 1] + (levels.length + 1) * options.calls + 1024;
   const ours = impl === 'exwallet' ? exwallet_for(options.users, tx_max) : undefined;
@@ -153,21 +135,6 @@ export async function run_latency(impl: 'exwallet' | 'map_wallet', options: Late
       };
       results.push(level_result);
       log_level(level_result);
-    }
-    if (ours && diagnostic) {
-      const prefault_ms = prefault(ours);
-      const bodies = bet_bodies(rng, options.users, options.calls);
-      collect_garbage();
-      const from_ms = performance.now();
-      const ok = timed_exwallet(ours, bodies, durations);
-      const to_ms = performance.now();
-      await watch.flush();
-      const level: LatencyLevel = {
-        impl: 'exwallet prefaulted', stored, ok, prefill_s: 0, ...summarise_durations(durations, options.calls), gc: watch.summary(from_ms, to_ms),
-      };
-      stored += ok;
-      diagnostic.prefault = { prefault_ms: Math.round(prefault_ms), level };
-      log_level(level);
     }
   } finally {
     watch.stop();

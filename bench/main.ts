@@ -229,12 +229,11 @@ async function main(): Promise<void> {
     log('latency');
     const timer = measure_timer_overhead(Math.min(200_000, sizes.latency_calls * 10));
     const options = { users, stored_levels: sizes.latency_stored, calls: sizes.latency_calls, seed };
-    const diagnostic: { prefault?: PrefaultDiagnostic } = {};
-    const exwallet = await run_latency('exwallet', options, diagnostic);
+    const exwallet = await run_latency('exwallet', options);
     collect_garbage();
     const map_wallet = await run_latency('map_wallet', options);
     collect_garbage();
-    results.latency = { timer, exwallet, map_wallet, exwallet_prefaulted: diagnostic.prefault ?? null };
+    results.latency = { timer, exwallet, map_wallet };
     for (const level of [...exwallet, ...map_wallet]) expect_all_ok(`latency ${level.impl} at ${level.stored}`, level.ok, level.calls);
   }
 

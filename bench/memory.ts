@@ -93,7 +93,8 @@ export async function run_memory(options: MemoryOptions): Promise<MemoryResult> 
   let result_exwallet: FillMemory;
   {
     warm_up(options.users, options.seed);
-    const wallet = exwallet_for(options.users, options.fill + 1024);
+    // prefault: false, so RSS grows with the pages the transactions really use.
+    const wallet = exwallet_for(options.users, options.fill + 1024, false);
     const rng = new Rng(options.seed, 5);
     const before = memory_snapshot();
     for (let stored = 0; stored < options.fill;) {

@@ -4,7 +4,7 @@
 import type { SingleResult, WorkersResult } from './throughput.js';
 import type { OwnerThreadResult } from './peers/owner_thread.js';
 import type { BennyCase } from './benny_suites.js';
-import type { LatencyLevel, TimerOverhead, PrefaultDiagnostic } from './latency.js';
+import type { LatencyLevel, TimerOverhead } from './latency.js';
 import type { MemoryResult } from './memory.js';
 import type { BreakdownResult } from './breakdown.js';
 import type { ProfileResult } from './profile.js';
@@ -45,7 +45,7 @@ export interface BenchResults {
   scaling_controls?: WorkersResult[];
   owner_thread?: OwnerThreadResult[];
   benny?: BennyCase[];
-  latency?: { timer: TimerOverhead; exwallet: LatencyLevel[]; map_wallet: LatencyLevel[]; exwallet_prefaulted: PrefaultDiagnostic | null };
+  latency?: { timer: TimerOverhead; exwallet: LatencyLevel[]; map_wallet: LatencyLevel[] };
   memory?: MemoryResult;
   breakdown?: BreakdownResult;
   profile?: ProfileResult;
@@ -177,18 +177,14 @@ export function render_table(r: BenchResults): string {
       `a process.hrtime.bigint() pair costs p50 ${t.hrtime_bigint_pair.p50_ns} ns)`);
     lines.push('  ' + pad('impl', 20) + pad('stored', 10, true) + pad('p50', 9, true) + pad('p99', 9, true) + pad('p99.9', 10, true) +
       pad('max', 12, true) + pad('mean', 8, true) + '   GC during the window');
-    const prefaulted = r.latency.exwallet_prefaulted ? [r.latency.exwallet_prefaulted.level] : [];
-    for (const level of [...r.latency.exwallet, ...prefaulted, ...r.latency.map_wallet]) {
+    for (const level of [...r.latency.exwallet, ...r.latency.map_wallet]) {
       const gc = level.gc;
       const kinds = Object.entries(gc.by_kind).map(([k, v]) => `${k} ${v.count}`).join(', ');
       lines.push('  ' + pad(level.impl, 20) + pad(String(level.stored), 10, true) + pad(String(level.p50_ns), 9, true) +
         pad(String(level.p99_ns), 9, true) + pad(String(level.p999_ns), 10, true) + pad(String(level.max_ns), 12, true) +
         pad(String(level.mean_ns), 8, true) + `   ${gc.count} pauses (${kinds || 'none'}), ${gc.total_ms} ms total, max ${gc.max_ms} ms`);
     }
-    if (r.latency.exwallet_prefaulted) {
-      lines.push(`  (diagnostic: "exwallet prefaulted" = the same bets after touching every page of the wallet's memory once, ` +
-        `${r.latency.exwallet_prefaulted.prefault_ms} ms: the tail without first-touch page faults; not a figure of the library as shipped)`);
-    }
+    lines.push('  (exwallet runs with the default prefault: true, so no bet pays a first-touch page fault)');
     lines.push(hr);
   }
 

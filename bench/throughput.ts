@@ -21,8 +21,10 @@ export function users_max_for(user_count: number): number {
   return Math.max(16, Math.ceil(user_count * 1.25));
 }
 
-export function exwallet_for(users: string[], tx_max: number): Wallet {
-  const wallet = start({ maxUsers: users_max_for(users.length), maxTransactions: tx_max, initialBalance: INITIAL_BALANCE_UNITS, currency: CURRENCY });
+export function exwallet_for(users: string[], tx_max: number, prefault = true): Wallet {
+  const wallet = start({
+    maxUsers: users_max_for(users.length), maxTransactions: tx_max, initialBalance: INITIAL_BALANCE_UNITS, currency: CURRENCY, prefault,
+  });
   createUsers(wallet, users);
   return wallet;
 }

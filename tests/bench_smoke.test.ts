@@ -91,9 +91,6 @@ test('a tiny run of every suite writes well-formed results in which every call g
       }
     }
 
-    const prefaulted = r.latency!.exwallet_prefaulted!;
-    assert.is(prefaulted.level.ok, prefaulted.level.calls, 'the prefault diagnostic measured applied bets');
-
     const layout = r.memory!.layout as { shared_bytes_per_tx?: number };
     positive(layout.shared_bytes_per_tx, 'shared bytes per tx from the layout');
     assert.ok(Number.isFinite(r.memory!.exwallet.heap_used_bytes_per_tx) && Number.isFinite(r.memory!.map_wallet.heap_used_bytes_per_tx));
