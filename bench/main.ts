@@ -19,7 +19,7 @@ import { user_names, INITIAL_BALANCE_UNITS } from './bodies.js';
 import { run_single, run_exwallet_workers, type WorkersResult } from './throughput.js';
 import { run_owner_thread } from './peers/owner_thread.js';
 import { run_benny } from './benny_suites.js';
-import { run_latency, measure_timer_overhead, type PrefaultDiagnostic } from './latency.js';
+import { run_latency, measure_timer_overhead } from './latency.js';
 import { run_memory } from './memory.js';
 import { run_breakdown } from './breakdown.js';
 import { run_profile } from './profile.js';
