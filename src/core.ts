@@ -99,9 +99,9 @@ export class ThreadCore {
   }
 
   /** Give the registry slot back. The caller guarantees no call of this
-   *  thread is in flight (true for detach(), and for the finalizer: a core
-   *  no Wallet object can reach makes no calls). The slot's reserved entries
-   *  stay in its record for the next holder. */
+   *  thread is in flight (true for detach(), for the finalizer: a core no
+   *  Wallet object can reach makes no calls, and at thread exit). The slot's
+   *  reserved entries stay in its record for the next holder. */
   release(): void {
     if (this.released) return;
     this.released = true;
@@ -136,38 +136,61 @@ function claim_thread_slot(i32: Int32Array, layout: Layout): number {
   );
 }
 
-/** Frees the thread slot of a core that no Wallet object can reach any more
- *  (a wallet dropped without detach), so that slots and memory are not held
- *  for the life of the thread. */
-const slot_finalizer = new FinalizationRegistry<{ i32: Int32Array; word: number }>(({ i32, word }) => {
-  Atomics.store(i32, word, 0);
+/** Frees the thread slot of a shared core that no Wallet object of this
+ *  thread can reach any more (a wallet dropped without detach), so that slots
+ *  are not held for the life of the thread. Its held value keeps a view of
+ *  the memory until the callback runs (after the current job), so only
+ *  shared wallets are registered: a wallet no other thread has needs no slot
+ *  freed, and must stay collectable at once. */
+const slot_finalizer = new FinalizationRegistry<{ i32: Int32Array; word: number; wallet_id: string }>((held) => {
+  Atomics.store(held.i32, held.word, 0);
+  const ref = shared_cores.get(held.wallet_id);
+  if (ref && !ref.deref()) shared_cores.delete(held.wallet_id);
 });
 
-/** Cores of this thread, by wallet identity (the random seed in the header).
- *  Weak: Wallet objects hold their core; this map only finds it again. */
-const cores = new Map<string, WeakRef<ThreadCore>>();
+/** Cores of this thread that were shared or attached, by wallet identity (the
+ *  random seed in the header), so a second attach() in this thread finds the
+ *  one it has. Weak: Wallet objects hold their core; this map only finds it
+ *  again. start() does not register here because creating or dereferencing a
+ *  WeakRef keeps its target alive until the current job ends: a synchronous
+ *  loop that starts and drops wallets would keep every one of them (and its
+ *  address-space reservation) until the loop returned. */
+const shared_cores = new Map<string, WeakRef<ThreadCore>>();
 
 let release_on_exit_registered = false;
 
-export function core_for(memory: WebAssembly.Memory, module: WebAssembly.Module, wallet_id: string): ThreadCore {
+/** A core for a fresh memory (start()): bound to this thread, not yet shared. */
+export function new_core(memory: WebAssembly.Memory, module: WebAssembly.Module, wallet_id: string): ThreadCore {
   if (!isMainThread && !release_on_exit_registered) {
     // A worker that ends by itself (or by process.exit) gives its slots back.
     // worker.terminate() from outside runs no JS: those slots stay taken.
     release_on_exit_registered = true;
     process.once('exit', () => {
-      for (const ref of cores.values()) ref.deref()?.release();
+      for (const ref of shared_cores.values()) ref.deref()?.release();
     });
   }
-  const cached = cores.get(wallet_id)?.deref();
+  return new ThreadCore(memory, module);
+}
+
+/** `core`'s wallet is shared: make the core findable by a later attach() of
+ *  the same wallet in this thread, and free its slot if it is dropped. */
+export function remember_core(wallet_id: string, core: ThreadCore): void {
+  if (shared_cores.get(wallet_id)?.deref() === core) return;
+  shared_cores.set(wallet_id, new WeakRef(core));
+  slot_finalizer.register(core, { i32: core.i32, word: owner_word(core.layout, core.thread_slot), wallet_id }, core);
+}
+
+/** This thread's core for the wallet in `memory` (attach()): the one it has,
+ *  or a new one that takes a thread slot. */
+export function core_for(memory: WebAssembly.Memory, module: WebAssembly.Module, wallet_id: string): ThreadCore {
+  const cached = shared_cores.get(wallet_id)?.deref();
   if (cached && !cached.released) return cached;
-  const core = new ThreadCore(memory, module);
-  slot_finalizer.register(core, { i32: core.i32, word: owner_word(core.layout, core.thread_slot) }, core);
-  cores.set(wallet_id, new WeakRef(core));
-  for (const [id, ref] of cores) if (!ref.deref()) cores.delete(id); // drop dead keys now and then
+  const core = new_core(memory, module, wallet_id);
+  remember_core(wallet_id, core);
   return core;
 }
 
-export function forget_core(wallet_id: string): void {
-  cores.get(wallet_id)?.deref()?.release();
-  cores.delete(wallet_id);
+export function forget_core(wallet_id: string, core: ThreadCore): void {
+  core.release();
+  if (shared_cores.get(wallet_id)?.deref() === core) shared_cores.delete(wallet_id);
 }

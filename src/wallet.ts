@@ -10,7 +10,7 @@
 
 import { webcrypto } from 'node:crypto';
 import { L, compute_layout, write_header, WASM_PAGE_BYTES, WASM_PAGES_MAX } from './layout.js';
-import { ThreadCore, core_for, core_module, forget_core } from './core.js';
+import { ThreadCore, core_for, new_core, remember_core, core_module, forget_core } from './core.js';
 import { is_plain_object, KEY_GAME_CODE, KEY_ROUND, KEY_REFERENCE } from './fingerprint_encoder.js';
 import { parse_uuid } from './uuid.js';
 import { user_slot_of } from './users.js';
@@ -105,7 +105,7 @@ export function start(options: WalletOptions = {}): Wallet {
     initial_balance_units, fingerprint_seed: seed, wait_ms_max, currency_utf8,
   });
   const wallet_id = seed.toString(16);
-  return new Wallet(core_for(memory, core_module(), wallet_id), wallet_id);
+  return new Wallet(new_core(memory, core_module(), wallet_id), wallet_id);
 }
 
 const PAGE_BYTES = 4096;
@@ -121,7 +121,9 @@ function touch_every_page(buffer: SharedArrayBuffer): void {
 /** A structured-cloneable handle to the same wallet, for another thread. */
 export function share(wallet: Wallet): WalletHandle {
   const core = Wallet.core_of(wallet);
-  return { kind: 'exwallet.handle', memory: core.memory, module: core_module(), wallet_id: Wallet.id_of(wallet) };
+  const wallet_id = Wallet.id_of(wallet);
+  remember_core(wallet_id, core); // so attach(handle) in this thread reuses this thread's slot
+  return { kind: 'exwallet.handle', memory: core.memory, module: core_module(), wallet_id };
 }
 
 /** A Wallet over the memory of `handle`, bound to the calling thread. The
@@ -142,8 +144,7 @@ export function attach(handle: WalletHandle): Wallet {
  *  resume. Must not race with a call of this thread (it cannot: JS is single
  *  threaded per thread). */
 export function detach(wallet: Wallet): void {
-  Wallet.core_of(wallet);
-  forget_core(Wallet.id_of(wallet));
+  forget_core(Wallet.id_of(wallet), Wallet.core_of(wallet));
 }
 
 /** is_plain_object, for a body that may be a revoked or throwing proxy. */

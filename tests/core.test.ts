@@ -65,6 +65,14 @@ test('start() writes a header that reads back to the same layout', () => {
   assert.equal(layout_of(wallet), compute_layout({ users_max: 100, tx_max: 1_000, threads_max: 4 }));
 });
 
+test('wallets dropped in a synchronous loop are collected: 15_000 start() calls do not run out of address space', () => {
+  // Each wasm memory reserves gigabytes of address space (guard regions);
+  // ~12_900 live ones exhaust it. A WeakRef made in start() would keep every
+  // wallet of one synchronous job alive: this failed before start() stopped
+  // registering one.
+  for (let round = 0; round < 15_000; round++) start({ maxUsers: 1, maxTransactions: 1, maxThreads: 1 });
+});
+
 test('a worker that ends by itself gives its thread slot back (maxThreads is not spent by a pool)', async () => {
   const wallet = start({ maxUsers: 10, maxTransactions: 10, maxThreads: 2 }); // main holds one of the two
   const handle = share(wallet);
