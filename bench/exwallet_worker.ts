@@ -80,7 +80,7 @@ if (input.mode === 'shared') {
 } else if (input.mode === 'private') {
   wallet = start({
     maxUsers: input.users_max, maxTransactions: input.calls + input.warmup_calls + 1024,
-    initialBalance: INITIAL_BALANCE_UNITS, currency: CURRENCY,
+    initialBalance: INITIAL_BALANCE_UNITS, currency: CURRENCY, prefault: true, // as exwallet_for()
   });
   createUsers(wallet, input.users);
 }

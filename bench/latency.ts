@@ -21,7 +21,7 @@ export interface LatencyOptions {
 }
 
 export interface LatencyLevel extends LatencySummary {
-  /** 'exwallet' (started with the default prefault: true) or 'map_wallet'. */
+  /** 'exwallet' (started with prefault: true, as a latency-critical service would) or 'map_wallet'. */
   impl: string;
   stored: number;
   ok: number;

@@ -184,7 +184,7 @@ export function render_table(r: BenchResults): string {
         pad(String(level.p99_ns), 9, true) + pad(String(level.p999_ns), 10, true) + pad(String(level.max_ns), 12, true) +
         pad(String(level.mean_ns), 8, true) + `   ${gc.count} pauses (${kinds || 'none'}), ${gc.total_ms} ms total, max ${gc.max_ms} ms`);
     }
-    lines.push('  (exwallet runs with the default prefault: true, so no bet pays a first-touch page fault)');
+    lines.push('  (exwallet runs with prefault: true, as a latency-critical service would: no bet pays a first-touch page fault)');
     lines.push(hr);
   }
 

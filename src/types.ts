@@ -17,10 +17,12 @@ export interface WalletOptions {
   /** How long a call waits for a concurrent twin of its transaction_uuid
    *  before answering RS_ERROR_UNKNOWN, in milliseconds (default 500). */
   twinWaitMs?: number;
-  /** Touch every page of the shared memory in start() (default true), so no
-   *  call ever pays for a page fault: a first touch of a page costs ~1-2 µs,
-   *  and a fresh table would otherwise fault on most inserts (p99). With
-   *  false the operating system backs pages as they are first used. */
+  /** Touch every page of the shared memory in start() (default false), so
+   *  no call ever pays for a page fault: a first touch of a page costs ~1-2 µs,
+   *  and a fresh table faults on many inserts (it is most of p99). The price:
+   *  the whole reservation is resident at once (~650 MiB and ~250 ms for the
+   *  defaults), which is why it is not the default; latency-critical services
+   *  should turn it on. */
   prefault?: boolean;
 }
 

@@ -29,7 +29,7 @@ export const DEFAULTS = {
   currency: 'USD',
   maxThreads: 256,
   twinWaitMs: 500,
-  prefault: true,
+  prefault: false,
 } as const;
 
 /** A wallet as seen from one thread. Opaque: use the module's functions. */
