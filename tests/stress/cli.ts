@@ -16,6 +16,12 @@ interface CliOptions {
   groups: number;
 }
 
+const USAGE = 'npm run stress -- [--workers N] [--seconds S] [--seed K] [--scenario NAME] [--groups G]\n' +
+  '  --seconds is a minimum: every scenario runs at least once, then rounds repeat until the time is up';
+
+/** A bad command line: reported with the usage, exit 2, no stack. */
+class UsageError extends Error {}
+
 function parse(argv: string[]): CliOptions {
   const options: CliOptions = { workers: 16, seconds: 10, seed: 7, groups: 1_500 };
   for (let i = 0; i < argv.length; i++) {
@@ -23,7 +29,7 @@ function parse(argv: string[]): CliOptions {
     const value = argv[i + 1];
     const number = () => {
       const parsed = Number(value);
-      if (!Number.isInteger(parsed) || parsed < 0) throw new Error(`${flag} needs a non-negative integer, got ${value}`);
+      if (!Number.isInteger(parsed) || parsed < 0) throw new UsageError(`${flag} needs a non-negative integer, got ${value}`);
       i++;
       return parsed;
     };
@@ -33,15 +39,15 @@ function parse(argv: string[]): CliOptions {
       case '--seed': options.seed = number(); break;
       case '--groups': options.groups = Math.max(8, number()); break;
       case '--scenario':
-        if (!SCENARIOS.includes(value as Scenario)) throw new Error(`--scenario must be one of ${SCENARIOS.join(', ')}`);
+        if (!SCENARIOS.includes(value as Scenario)) throw new UsageError(`--scenario must be one of ${SCENARIOS.join(', ')}`);
         options.scenario = value as Scenario;
         i++;
         break;
       case '--help':
-        console.log('npm run stress -- [--workers N] [--seconds S] [--seed K] [--scenario NAME] [--groups G]');
+        console.log(USAGE);
         process.exit(0);
       default:
-        throw new Error(`unknown flag ${flag} (try --help)`);
+        throw new UsageError(`unknown flag ${flag}`);
     }
   }
   return options;
@@ -76,6 +82,11 @@ async function main(): Promise<void> {
 }
 
 main().catch((error) => {
+  if (error instanceof UsageError) {
+    console.error(`stress: ${error.message}\n${USAGE}`);
+    process.exitCode = 2;
+    return;
+  }
   console.error(`stress failed: ${(error as Error).stack ?? error}`);
   process.exitCode = 1;
 });
