@@ -160,7 +160,7 @@ const shared_cores = new Map<string, WeakRef<ThreadCore>>();
 let release_on_exit_registered = false;
 
 /** A core for a fresh memory (start()): bound to this thread, not yet shared. */
-export function new_core(memory: WebAssembly.Memory, module: WebAssembly.Module, wallet_id: string): ThreadCore {
+export function new_core(memory: WebAssembly.Memory, module: WebAssembly.Module): ThreadCore {
   if (!isMainThread && !release_on_exit_registered) {
     // A worker that ends by itself (or by process.exit) gives its slots back.
     // worker.terminate() from outside runs no JS: those slots stay taken.
@@ -185,7 +185,7 @@ export function remember_core(wallet_id: string, core: ThreadCore): void {
 export function core_for(memory: WebAssembly.Memory, module: WebAssembly.Module, wallet_id: string): ThreadCore {
   const cached = shared_cores.get(wallet_id)?.deref();
   if (cached && !cached.released) return cached;
-  const core = new_core(memory, module, wallet_id);
+  const core = new_core(memory, module);
   remember_core(wallet_id, core);
   return core;
 }

@@ -105,7 +105,7 @@ export function start(options: WalletOptions = {}): Wallet {
     initial_balance_units, fingerprint_seed: seed, wait_ms_max, currency_utf8,
   });
   const wallet_id = seed.toString(16);
-  return new Wallet(new_core(memory, core_module(), wallet_id), wallet_id);
+  return new Wallet(new_core(memory, core_module()), wallet_id);
 }
 
 const PAGE_BYTES = 4096;
