@@ -22,7 +22,7 @@
 // registry slots stay taken; the caller, who saw the worker's 'exit', names
 // them (`deadThreadIds: [worker.threadId]`) and audit frees them, keeping
 // their reserved entries for the next holder. A user ticket a dead thread held
-// mid-createUsers is returned too.
+// mid-createUsers is returned too, and so is the user record it had taken.
 
 import { L } from './layout.js';
 import { Wallet } from './wallet.js';
@@ -48,9 +48,10 @@ export interface AuditReport {
   settlement_errors: number;
   /** Dead claims on one user that more than one choice would explain. */
   ambiguous_decisions: number;
-  /** Thread slots freed (deadThreadIds), user tickets of dead creations returned. */
+  /** Thread slots freed (deadThreadIds); user tickets and records of dead creations returned. */
   thread_slots_freed: number;
   user_tickets_returned: number;
+  user_records_recovered: number;
   /** Up to 10 human-readable findings, for the log. */
   findings: string[];
 }
@@ -133,7 +134,7 @@ export function audit(wallet: Wallet, options: AuditOptions = {}): AuditReport {
   const report: AuditReport = {
     ok: false, users: 0, committed: 0, released: 0, in_flight_committed: 0, in_flight_released: 0,
     balance_mismatches: 0, negative_balances: 0, settlement_errors: 0, ambiguous_decisions: 0, thread_slots_freed: 0,
-    user_tickets_returned: 0,
+    user_tickets_returned: 0, user_records_recovered: 0,
     findings: [],
   };
   const finding = (text: string) => {
@@ -242,11 +243,13 @@ export function audit(wallet: Wallet, options: AuditOptions = {}): AuditReport {
   }
 
   // 4. Every balance against the ledger.
+  const user_slots: number[] = [];
   const user_index_base = layout.user_index_offset >> 2;
   for (let pos = 0; pos < layout.user_index_capacity; pos++) {
     const low_word = view.u32[user_index_base + pos * 2];
     if (low_word === 0) continue;
     const user_slot = low_word - 1;
+    user_slots.push(user_slot);
     report.users++;
     const actual = view.balance(user_slot);
     const expected = core.initial_balance_units + (expected_units.get(user_slot) ?? 0);
@@ -263,6 +266,29 @@ export function audit(wallet: Wallet, options: AuditOptions = {}): AuditReport {
     report.user_tickets_returned = tickets - report.users;
     Atomics.store(view.i32, header_word(L.H_USERS_RESERVED), report.users);
     Atomics.store(view.i32, header_word(L.H_USERS_PUBLISHED), report.users);
+  }
+  // A creator that died after taking a user record and before publishing it
+  // stranded the record: neither a user nor any slot's spare. Hand such
+  // records to slots that hold no spare (one each), so creations use them.
+  {
+    const records_taken = Math.min(Atomics.load(view.u32, header_word(L.H_USER_RECORDS_NEXT)), layout.user_records_max);
+    const in_use = new Set(user_slots);
+    const spare_word = (slot: number) => (layout.threads_offset + slot * L.THREAD_RECORD_BYTES + L.T_USER_SPARE) >> 2;
+    for (let slot = 0; slot < layout.threads_max; slot++) {
+      const spare = view.u32[spare_word(slot)];
+      if (spare !== 0) in_use.add(spare - 1);
+    }
+    let slot = 0;
+    for (let record = 0; record < records_taken; record++) {
+      if (in_use.has(record)) continue;
+      while (slot < layout.threads_max && view.u32[spare_word(slot)] !== 0) slot++;
+      if (slot === layout.threads_max) {
+        finding(`user record ${record} is stranded and every thread slot already holds a spare`);
+        break;
+      }
+      view.u32[spare_word(slot)] = record + 1;
+      report.user_records_recovered++;
+    }
   }
 
   // 6. Slots of dead threads. A thread that died between publishing an

@@ -2,7 +2,7 @@
 // API (not exported from the package entry point); may change at any time.
 
 import { Wallet } from './wallet.js';
-import type { Layout } from './layout.js';
+import { L, type Layout } from './layout.js';
 
 /** Make this thread's next bet/win/rollback on `wallet` abandon its work at
  *  `point` (one of L.CRASH_*), as if its thread died there. The call throws
@@ -13,6 +13,14 @@ export function inject_crash(wallet: Wallet, point: number): void {
 
 export function layout_of(wallet: Wallet): Layout {
   return Wallet.core_of(wallet).layout;
+}
+
+/** Leave the wallet as a thread that died inside createUsers after taking
+ *  a user ticket and a user record, before publishing the user, leaves it. */
+export function abandon_user_creation(wallet: Wallet): void {
+  const core = Wallet.core_of(wallet);
+  Atomics.add(core.u32, (L.HEADER_OFFSET + L.H_USERS_RESERVED) >> 2, 1);
+  Atomics.add(core.u32, (L.HEADER_OFFSET + L.H_USER_RECORDS_NEXT) >> 2, 1);
 }
 
 /** Overwrite a user's balance behind the ledger's back (to prove audit sees it). */

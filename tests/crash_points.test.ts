@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert';
 import { start, createUsers, bet, win, rollback, balance, audit, RS_OK, RS_ERROR_UNKNOWN } from 'exwallet';
 import type { Wallet } from 'exwallet';
 import { L } from '../src/layout.js';
-import { inject_crash, corrupt_balance } from '../src/testing.js';
+import { inject_crash, corrupt_balance, abandon_user_creation } from '../src/testing.js';
 
 const TWIN_WAIT_MS = 30;
 let uuid_counter = 0;
@@ -149,6 +149,24 @@ test('death right after reclaiming a released uuid: the stale fields of the earl
   assert.equal(bet(wallet, retry), { user: 'ann', status: RS_OK, request_uuid: REQUEST, currency: 'USD', balance: 99_993 });
 });
 
+test('creators that died holding user tickets and records: audit returns them, and the table fills to maxUsers', () => {
+  const wallet = start({ maxUsers: 3, maxTransactions: 10, maxThreads: 1, twinWaitMs: 20 }); // 4 user records
+  // What user_create leaves when its thread dies after taking a ticket and a
+  // record, before publishing: counters moved, no user. Twice.
+  abandon_user_creation(wallet);
+  abandon_user_creation(wallet);
+  createUsers(wallet, ['ann']);
+  assert.throws(() => createUsers(wallet, ['ben']), (error: unknown) => error instanceof RangeError, 'the dead tickets hold the room');
+  const report = audit(wallet);
+  assert.ok(report.ok);
+  assert.is(report.user_tickets_returned, 2);
+  assert.is(report.user_records_recovered, 1, 'one thread slot, so one spare; the other record is still free');
+  createUsers(wallet, ['ben', 'cy']); // one from the counter, one the recovered spare
+  for (const user of ['ann', 'ben', 'cy']) assert.is(balance(wallet, { user, request_uuid: REQUEST }).balance, 100_000);
+  assert.throws(() => createUsers(wallet, ['dee']), (error: unknown) => error instanceof RangeError, 'maxUsers reached');
+  assert.ok(audit(wallet).ok);
+});
+
 test('audit reports clean on an undisturbed wallet, and catches a balance changed behind the ledger', () => {
   const wallet = fresh();
   const placed = bet_body('ann', 10);
@@ -158,7 +176,7 @@ test('audit reports clean on an undisturbed wallet, and catches a balance change
   assert.equal({ ...clean, findings: [] }, {
     ok: true, users: 2, committed: 2, released: 0, in_flight_committed: 0, in_flight_released: 0,
     balance_mismatches: 0, negative_balances: 0, settlement_errors: 0, ambiguous_decisions: 0, thread_slots_freed: 0,
-    user_tickets_returned: 0,
+    user_tickets_returned: 0, user_records_recovered: 0,
     findings: [],
   });
   corrupt_balance(wallet, 'ann', 5);
