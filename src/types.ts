@@ -12,7 +12,7 @@ export interface WalletOptions {
   initialBalance?: number;
   /** The currency of every user (default "USD"), at most 64 UTF-8 bytes. */
   currency?: string;
-  /** Threads that can be attached at once, each with its 64 KiB scratch region (default 256). */
+  /** Threads that can be attached at once, each with its 64 KiB scratch region (default 1024). A slot is held until detach(), the thread ends by itself, or audit({ deadThreadIds }) frees it. */
   maxThreads?: number;
   /** How long a call waits for a concurrent twin of its transaction_uuid
    *  before answering RS_ERROR_UNKNOWN, in milliseconds (default 500). */
@@ -20,7 +20,7 @@ export interface WalletOptions {
   /** Touch every page of the shared memory in start() (default false), so
    *  no call ever pays for a page fault: a first touch of a page costs ~1-2 µs,
    *  and a fresh table faults on many inserts (it is most of p99). The price:
-   *  the whole reservation is resident at once (~650 MiB and ~250 ms for the
+   *  the whole reservation is resident at once (~700 MiB and ~250 ms for the
    *  defaults), which is why it is not the default; latency-critical services
    *  should turn it on. */
   prefault?: boolean;

@@ -27,7 +27,7 @@ export const DEFAULTS = {
   maxTransactions: 4_194_304,
   initialBalance: 100_000,
   currency: 'USD',
-  maxThreads: 256,
+  maxThreads: 1024,
   twinWaitMs: 500,
   prefault: false,
 } as const;
