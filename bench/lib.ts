@@ -224,6 +224,26 @@ export function per_second(calls: number, elapsed_ms: number): number {
   return Math.round((calls / elapsed_ms) * 1000);
 }
 
+export interface LoopResult {
+  calls: number;
+  ok: number;
+  elapsed_ms: number;
+  calls_per_s: number;
+  first_failure: string;
+}
+
+/** The loops of gated workers as one aggregate: all successes over the
+ *  slowest loop's time (the workers started together at the gate). */
+export function summarise_loops(results: WorkerResult[]): { loops: LoopResult[]; calls: number; ok: number; elapsed_ms: number; calls_per_s: number } {
+  const loops = results.map((r) => ({
+    calls: r.calls as number, ok: r.ok as number, elapsed_ms: r.elapsed_ms as number,
+    calls_per_s: per_second(r.ok as number, r.elapsed_ms as number), first_failure: r.first_failure as string,
+  }));
+  const ok = loops.reduce((sum, r) => sum + r.ok, 0);
+  const elapsed_ms = Math.max(...loops.map((r) => r.elapsed_ms));
+  return { loops, calls: loops.reduce((sum, r) => sum + r.calls, 0), ok, elapsed_ms, calls_per_s: per_second(ok, elapsed_ms) };
+}
+
 /** 1234567 -> "1.23M", 12345 -> "12.3k". */
 export function human(value: number): string {
   const abs = Math.abs(value);

@@ -4,7 +4,7 @@
 import { start, createUsers, bet, share, detach, RS_OK, type Wallet } from 'exwallet';
 import { MapWallet } from './peers/map_wallet.js';
 import { Rng, bet_bodies, type BetBody, CURRENCY, INITIAL_BALANCE_UNITS } from './bodies.js';
-import { make_gate, run_gated_workers, per_second, collect_garbage } from './lib.js';
+import { make_gate, run_gated_workers, per_second, summarise_loops, collect_garbage } from './lib.js';
 import type { WorkerMode } from './exwallet_worker.js';
 
 export interface LoopResult {
@@ -152,16 +152,8 @@ export async function run_exwallet_workers(options: WorkersOptions): Promise<Wor
   }
   try {
     const results = await run_gated_workers(specs, gate, options.deadline_ms);
-    const per_worker = results.map((r) => ({
-      calls: r.calls as number, ok: r.ok as number, elapsed_ms: r.elapsed_ms as number,
-      calls_per_s: per_second(r.ok as number, r.elapsed_ms as number), first_failure: r.first_failure as string,
-    }));
-    const ok = per_worker.reduce((sum, r) => sum + r.ok, 0);
-    const elapsed_ms = Math.max(...per_worker.map((r) => r.elapsed_ms));
-    return {
-      mode, workers: options.workers, calls: per_worker.reduce((sum, r) => sum + r.calls, 0), ok, elapsed_ms,
-      calls_per_s: per_second(ok, elapsed_ms), per_worker,
-    };
+    const { loops: per_worker, calls, ok, elapsed_ms, calls_per_s } = summarise_loops(results);
+    return { mode, workers: options.workers, calls, ok, elapsed_ms, calls_per_s, per_worker };
   } finally {
     if (wallet) detach(wallet);
   }

@@ -4,7 +4,7 @@
 // Aggregate calls/s = all replies / the slowest client's loop time.
 
 import { MessageChannel } from 'node:worker_threads';
-import { make_gate, run_gated_workers, start_service_worker, per_second } from '../lib.js';
+import { make_gate, run_gated_workers, start_service_worker, summarise_loops } from '../lib.js';
 
 export interface OwnerThreadOptions {
   clients: number;
@@ -53,17 +53,8 @@ export async function run_owner_thread(options: OwnerThreadOptions): Promise<Own
       });
     }
     const results = await run_gated_workers(specs, gate, options.deadline_ms);
-    const per_client = results.map((r) => ({
-      calls: r.calls as number, ok: r.ok as number, elapsed_ms: r.elapsed_ms as number,
-      calls_per_s: per_second(r.ok as number, r.elapsed_ms as number), first_failure: r.first_failure as string,
-    }));
-    const ok = per_client.reduce((sum, r) => sum + r.ok, 0);
-    const elapsed_ms = Math.max(...per_client.map((r) => r.elapsed_ms));
-    return {
-      clients: options.clients, inflight: options.inflight,
-      calls: per_client.reduce((sum, r) => sum + r.calls, 0), ok, elapsed_ms,
-      calls_per_s: per_second(ok, elapsed_ms), per_client,
-    };
+    const { loops: per_client, calls, ok, elapsed_ms, calls_per_s } = summarise_loops(results);
+    return { clients: options.clients, inflight: options.inflight, calls, ok, elapsed_ms, calls_per_s, per_client };
   } finally {
     await owner.terminate();
   }
