@@ -1,11 +1,11 @@
 // Region offsets of one wallet's shared memory, computed once from the
-// options. The constants and the diagram live in assembly/layout.ts, shared
+// options. The constants and the diagram live in src/layout_constants.ts, shared
 // with the WASM core; this module only does the arithmetic and writes the
 // header that every thread (and the core's `init`) reads back.
 
-import * as L from '../assembly/layout.js';
+import * as L from './layout_constants.js';
 
-export * as L from '../assembly/layout.js';
+export * as L from './layout_constants.js';
 
 export const WASM_PAGE_BYTES = 65536;
 export const WASM_PAGES_MAX = 65536; // 4 GiB: the wasm32 limit

@@ -1,4 +1,4 @@
-// Hub88 status strings and the core's internal statuses (assembly/layout.ts)
+// Hub88 status strings and the core's internal statuses (src/layout_constants.ts)
 // they are answered with.
 
 import { L } from './layout.js';
