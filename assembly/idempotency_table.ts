@@ -1,7 +1,8 @@
 // The idempotency table: open addressing on the 128-bit transaction_uuid.
 //
-// Two regions: the index (u64 words, 2 x tx_max of them, linear probing) and
-// the entries (72 bytes each, tx_max of them, see layout.ts). An entry is
+// Two regions: the index (u64 words, 2 x tx_entries_max of them, linear
+// probing) and the entries (72 bytes each, tx_entries_max of them, see
+// layout.ts; how the budget of tx_max units relates to them is there too). An entry is
 // written whole by its claimer and only then published by one
 // compare-exchange of an empty index word; from then on that word binds the
 // uuid to that entry for life. A failed request does not unbind it: it marks
@@ -10,15 +11,26 @@
 // entry, and one compare-exchange decides which of them owns it.
 
 import {
-  HEADER_OFFSET, H_TX_ENTRIES_NEXT, INDEX_WORD_BYTES, ENTRY_SIZE_BYTES, ENTRY_CHUNK_MAX,
+  HEADER_OFFSET, H_TX_ENTRIES_NEXT, H_TX_BUDGET_NEXT, INDEX_WORD_BYTES, ENTRY_SIZE_BYTES, ENTRY_CHUNK_MAX,
+  BUDGET_CHUNK_MAX, COUNTER_RETRY_MAX, WAIT_MARK_TRIES_MAX,
   E_STATE, E_UUID, PHASE_MASK, PHASE_CLAIMED, WAITERS_BIT, OWNER_SHIFT, KIND_SHIFT,
-  THREAD_RECORD_BYTES, T_OWNER, T_ENTRY_NEXT, T_ENTRY_END, ADOPTING_OWNER,
+  THREAD_RECORD_BYTES, T_OWNER, T_ENTRY_NEXT, T_ENTRY_END, T_BUDGET_UNITS, ADOPTING_OWNER,
 } from "./layout";
-import { hash_uuid, fast_range } from "./hash";
+import { siphash_16, fast_range } from "./hash";
 import {
-  tx_index, tx_entries, tx_index_capacity, tx_max, thread_slot, threads, threads_max, entry_next, entry_end,
-  set_entry_chunk, invariant,
+  tx_index, tx_entries, tx_index_capacity, tx_max, tx_entries_max, thread_slot, threads, threads_max,
+  entry_next, entry_end, set_entry_chunk, budget_units, set_budget_units, invariant, hash_key0, hash_key1,
 } from "./state";
+
+/** The index tag of the uuid last probed by tx_probe: the caller keeps it
+ *  for tx_publish (recomputing it would cost a second SipHash per call). */
+export let probed_tag: u32 = 0;
+
+// @ts-ignore: decorator
+@inline
+function hash_uuid(uuid_ptr: usize): u64 {
+  return siphash_16(uuid_ptr, hash_key0, hash_key1);
+}
 
 // @ts-ignore: decorator
 @inline
@@ -44,15 +56,17 @@ function uuid_equals(entry: u32, uuid_ptr: usize): bool {
 }
 
 /** Find the uuid at `uuid_ptr`. Returns its entry index (>= 0), or -1 - pos
- *  of the first empty index word, where the uuid would be inserted. A uuid
+ *  of the first empty index word, where the uuid would be inserted; sets
+ *  probed_tag. A uuid
  *  published after the call may be missed (the answer can be late), but an
  *  answer of "empty at pos" stays true for as long as that word is 0. */
 export function tx_probe(uuid_ptr: usize): i64 {
   const hash = hash_uuid(uuid_ptr);
   const tag = <u32>(hash >> 32);
+  probed_tag = tag;
   let pos = fast_range(<u32>hash, tx_index_capacity);
-  // At most tx_max words are ever set in 2 x tx_max positions: an empty word
-  // is always found within the bound.
+  // At most tx_entries_max words are ever set in 2 x tx_entries_max
+  // positions: an empty word is always found within the bound.
   for (let probe_count: u32 = 0; probe_count < tx_index_capacity; probe_count++) {
     const word = atomic.load<u64>(tx_index + <usize>pos * INDEX_WORD_BYTES);
     if (word == 0) return -1 - <i64>pos;
@@ -61,6 +75,12 @@ export function tx_probe(uuid_ptr: usize): i64 {
   }
   invariant(false);
   return 0;
+}
+
+/** The home position (first probe) of the uuid at `uuid_ptr`: how the tests
+ *  and the flood benchmark see where keys land under the wallet's key. */
+export function tx_home_position(uuid_ptr: usize): u32 {
+  return fast_range(<u32>hash_uuid(uuid_ptr), tx_index_capacity);
 }
 
 /** True while the index word at `pos` is still empty: the uuid that probed
@@ -79,9 +99,9 @@ export function entry_reserve(): i32 {
   if (next < entry_end()) return <i32>next;
   const next_ptr = <usize>HEADER_OFFSET + H_TX_ENTRIES_NEXT;
   let seen = atomic.load<u32>(next_ptr);
-  for (let attempt = 0; attempt < 1024; attempt++) {
-    if (seen >= tx_max) return adopt_free_chunk();
-    const remaining = tx_max - seen;
+  for (let attempt = 0; attempt < COUNTER_RETRY_MAX; attempt++) {
+    if (seen >= tx_entries_max) return adopt_free_chunk();
+    const remaining = tx_entries_max - seen;
     let chunk = remaining >> 6;
     if (chunk > <u32>ENTRY_CHUNK_MAX) chunk = <u32>ENTRY_CHUNK_MAX;
     if (chunk == 0) chunk = 1;
@@ -92,7 +112,74 @@ export function entry_reserve(): i32 {
     }
     seen = witnessed;
   }
-  return -1; // the counter moved 1024 times under us: answer "full" for now
+  return -1; // the counter moved COUNTER_RETRY_MAX times under us: answer "full" for now
+}
+
+/** Take `units` budget units for this thread slot; false when the budget is
+ *  spent (then nothing is taken). Like entries, units are handed out in
+ *  chunks that shrink as the budget runs out, and once it is spent the units
+ *  left in free (detached) slots are adopted. */
+export function budget_take(units: u32): bool {
+  if (units == 0) return true;
+  let held = budget_units();
+  if (held >= units) {
+    set_budget_units(held - units);
+    return true;
+  }
+  const next_ptr = <usize>HEADER_OFFSET + H_TX_BUDGET_NEXT;
+  let seen = atomic.load<u32>(next_ptr);
+  for (let attempt = 0; attempt < COUNTER_RETRY_MAX; attempt++) {
+    if (seen >= tx_max) {
+      held += adopt_free_budget();
+      if (held < units) {
+        set_budget_units(held);
+        return false;
+      }
+      set_budget_units(held - units);
+      return true;
+    }
+    const remaining = tx_max - seen;
+    let chunk = remaining >> 6;
+    if (chunk > <u32>BUDGET_CHUNK_MAX) chunk = <u32>BUDGET_CHUNK_MAX;
+    if (chunk < units - held) chunk = units - held;
+    if (chunk > remaining) chunk = remaining;
+    const witnessed = atomic.cmpxchg<u32>(next_ptr, seen, seen + chunk);
+    if (witnessed == seen) {
+      held += chunk;
+      if (held < units) {
+        seen = seen + chunk;
+        continue; // took the last units and they were not enough: adopt
+      }
+      set_budget_units(held - units);
+      return true;
+    }
+    seen = witnessed;
+  }
+  set_budget_units(held);
+  return false;
+}
+
+/** Give back units taken by a request that then failed. */
+// @ts-ignore: decorator
+@inline
+export function budget_give(units: u32): void {
+  set_budget_units(budget_units() + units);
+}
+
+/** The budget units of free thread slots, moved into ours. */
+function adopt_free_budget(): u32 {
+  let adopted: u32 = 0;
+  for (let slot: u32 = 0; slot < threads_max; slot++) {
+    const record = threads + <usize>slot * THREAD_RECORD_BYTES;
+    if (atomic.load<u32>(record + T_OWNER) != 0) continue;
+    if (load<u32>(record + T_BUDGET_UNITS) == 0) continue;
+    if (atomic.cmpxchg<u32>(record + T_OWNER, 0, ADOPTING_OWNER) != 0) continue;
+    adopted += load<u32>(record + T_BUDGET_UNITS);
+    store<u32>(record + T_BUDGET_UNITS, 0);
+    atomic.store<u32>(record + T_OWNER, 0); // publishes the emptied record
+    if (adopted >= <u32>BUDGET_CHUNK_MAX) break;
+  }
+  return adopted;
 }
 
 /** Take over the unused entries of a free thread slot: hold the slot (as an
@@ -116,13 +203,13 @@ function adopt_free_chunk(): i32 {
   return -1;
 }
 
-/** Publish `entry` (already written whole, state CLAIMED) for the uuid at
- *  `uuid_ptr` in the empty word at `pos`. Returns true if published; false if
- *  the word was taken first (the caller probes again: it may be its twin). */
-export function tx_publish(pos: u32, entry: u32, uuid_ptr: usize): bool {
+/** Publish `entry` (already written whole, state CLAIMED) under index `tag`
+ *  (tx_probe's probed_tag for its uuid) in the empty word at `pos`. Returns
+ *  true if published; false if the word was taken first (the caller probes
+ *  again: it may be its twin). */
+export function tx_publish(pos: u32, entry: u32, tag: u32): bool {
   invariant(entry == entry_next() && entry < entry_end());
   invariant((entry_state(entry) & PHASE_MASK) == PHASE_CLAIMED);
-  const tag = <u32>(hash_uuid(uuid_ptr) >> 32);
   const word: u64 = (<u64>tag << 32) | <u64>(entry + 1);
   // Publication: the entry's plain stores above happen-before this
   // sequentially consistent compare-exchange, and every reader loads the
@@ -150,7 +237,7 @@ export function entry_finish(entry: u32, next_state: u32): void {
 export function entry_prepare_wait(entry: u32): u32 {
   const ptr = entry_ptr(entry) + E_STATE;
   let seen = atomic.load<u32>(ptr);
-  for (let attempt = 0; attempt < 64; attempt++) {
+  for (let attempt = 0; attempt < WAIT_MARK_TRIES_MAX; attempt++) {
     if ((seen & PHASE_MASK) != PHASE_CLAIMED) return 0;
     if ((seen & WAITERS_BIT) != 0) return seen;
     const witnessed = atomic.cmpxchg<u32>(ptr, seen, seen | WAITERS_BIT);

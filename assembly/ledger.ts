@@ -24,20 +24,19 @@ import {
   OWNER_SHIFT, WAITERS_BIT,
   S_UUID, S_REQUEST_UUID, S_REF_UUID, S_OUT_BALANCE, S_OUT_ENTRY, S_OUT_USER_SLOT, S_OUT_REQUEST_UUID, S_OUT_REQUEST_TEXT,
   ST_OK, ST_NOT_ENOUGH_MONEY, ST_DUPLICATE, ST_WRONG_CURRENCY, ST_TX_DOES_NOT_EXIST, ST_REPLAY,
-  ST_TWIN_IN_FLIGHT, ST_TABLE_FULL, ST_OVERFLOW, ST_SETTLED, ST_UNKNOWN,
-  CAS_RETRY_MAX, MAX_SAFE_UNITS,
+  ST_TWIN_IN_FLIGHT, ST_TABLE_FULL, ST_OVERFLOW, ST_SETTLED, ST_UNKNOWN, ST_PAUSED, ST_CLOSED,
+  CAS_RETRY_MAX, MAX_SAFE_UNITS, RESTART_MAX, RUN_OPEN, RUN_PAUSED, BET_UNITS, UNIT_HELD_BIT,
+  HEADER_OFFSET, H_RELEASED_BOUND, T_BETS, T_WINS, T_ROLLBACKS, T_RELEASED,
+  S_OUT_AMOUNT, S_OUT_STATE, S_OUT_REF_TEXT,
   CRASH_AFTER_CLAIM, CRASH_AFTER_SETTLE_BEGIN, CRASH_AFTER_BALANCE, CRASH_AFTER_COMMIT, CRASH_AFTER_RECLAIM,
 } from "./layout";
 import { fingerprint } from "./fingerprint";
 import {
   tx_probe, tx_still_absent, tx_publish, entry_reserve, entry_ptr, entry_state, entry_finish, claimed_state,
+  probed_tag, budget_take, budget_give,
 } from "./idempotency_table";
 import { balance_ptr } from "./user_table";
-import { scratch, invariant, crash_here } from "./state";
-
-/** Restarts after losing a race (a word taken, a claim ended): each one means
- *  another thread made progress, so the bound is never reached in practice. */
-const RESTART_MAX: i32 = 1024;
+import { scratch, invariant, crash_here, enter, leave, thread_record, release_slack } from "./state";
 
 function out_balance(balance_units: i64): void {
   store<f64>(scratch + S_OUT_BALANCE, <f64>balance_units);
@@ -159,12 +158,42 @@ function fill_entry(entry: u32, user_slot: u32, ref_entry: u32, fp: u64, amount_
   store<i64>(e + E_BALANCE_AFTER, -1);
 }
 
-/** Give up a claim after a failed check. The intent goes back to -1 first:
- *  whoever claims the entry again and dies before rewriting its fields must
- *  leave audit an entry that certainly moved no money. */
-function release(entry: u32, claimed: u32): void {
+/** Give up a claim after a failed check, returning the request's budget
+ *  `units`. The entry stays bound to its uuid (RELEASED), so it costs a
+ *  physical entry: the release slack pays for the first of those; past it,
+ *  the entry keeps one budget unit (UNIT_HELD_BIT), so physical entries can
+ *  never run out while the budget says there is room (layout.ts, "Capacity").
+ *  The intent goes back to -1 first: whoever claims the entry again and dies
+ *  before rewriting its fields must leave audit an entry that certainly moved
+ *  no money. */
+function release(entry: u32, claimed: u32, units: u32): void {
   store<i64>(entry_ptr(entry) + E_BALANCE_AFTER, -1);
-  entry_finish(entry, released_state(claimed));
+  let released = released_state(claimed);
+  const bound_ptr = <usize>HEADER_OFFSET + H_RELEASED_BOUND;
+  if (atomic.add<u32>(bound_ptr, 1) >= release_slack) {
+    atomic.sub<u32>(bound_ptr, 1);
+    if (units > 0) {
+      units--;
+      released |= UNIT_HELD_BIT;
+    } else if (budget_take(1)) {
+      released |= UNIT_HELD_BIT;
+    }
+  }
+  budget_give(units);
+  atomic.add<u32>(thread_record + T_RELEASED, 1);
+  entry_finish(entry, released);
+}
+
+/** A RELEASED entry of this uuid was claimed again: what it held goes back. */
+function reclaimed(released_seen: u32): void {
+  if ((released_seen & UNIT_HELD_BIT) != 0) budget_give(1);
+  else atomic.sub<u32>(<usize>HEADER_OFFSET + H_RELEASED_BOUND, 1);
+}
+
+/** Count a commit in this slot's record, for stats(). */
+function count_commit(kind: u32): void {
+  const counter = kind == KIND_BET ? T_BETS : kind == KIND_WIN ? T_WINS : T_ROLLBACKS;
+  atomic.add<u64>(thread_record + counter, 1);
 }
 
 /** Move the bet's settlement from OPEN to `settling`. Returns false if the
@@ -220,17 +249,27 @@ function move_balance(user_slot: u32, entry: u32, delta_units: i64): i64 {
 
 /** Apply one bet, win or rollback whose fields the caller put in scratch.
  *  `amount_units` is the request's amount (ignored for rollback). Returns an
- *  ST_* status; outputs go to scratch (layout.ts). */
+ *  ST_* status; outputs go to scratch (layout.ts). The thread is announced
+ *  busy for the whole call (see state.ts `enter`). */
 export function apply(kind: u32, user_slot: u32, amount_f64: f64, currency_ok: bool, records_bytes: u32): i32 {
-  const amount_units = <i64>amount_f64;
+  const run = enter();
+  if (run != RUN_OPEN) return run == RUN_PAUSED ? ST_PAUSED : ST_CLOSED;
+  const status = transact(kind, user_slot, <i64>amount_f64, currency_ok, records_bytes);
+  leave();
+  return status;
+}
+
+function transact(kind: u32, user_slot: u32, amount_units: i64, currency_ok: bool, records_bytes: u32): i32 {
   invariant(kind == KIND_BET || kind == KIND_WIN || kind == KIND_ROLLBACK);
   invariant(amount_units >= 0 && amount_units <= MAX_SAFE_UNITS);
   const fp = fingerprint(records_bytes);
   const uuid_ptr = scratch + S_UUID;
+  const units: u32 = kind == KIND_BET ? <u32>BET_UNITS : 0;
 
   for (let restart = 0; restart < RESTART_MAX; restart++) {
     // 1. Idempotency: find the uuid's entry, or where it would go.
     const found = tx_probe(uuid_ptr);
+    const tag = probed_tag;
     let reclaim: i32 = -1; // a RELEASED entry of this uuid, claimable again
     let empty_pos: u32 = 0;
     if (found >= 0) {
@@ -248,41 +287,18 @@ export function apply(kind: u32, user_slot: u32, amount_f64: f64, currency_ok: b
       empty_pos = <u32>(-1 - found);
     }
 
-    // 2. Checks that need no claim. Each failure is confirmed against the
-    // idempotency table before it is answered (see the file comment).
-    // The balance is read last: the state of the bet read before it stays
-    // committed, so each failure holds at the instant of its last read.
-    let status: i32 = ST_OK;
-    let bet: i32 = -1;
-    let delta_units: i64 = 0;
-    let balance_units: i64 = 0;
-    if (kind != KIND_ROLLBACK && !currency_ok) {
-      status = ST_WRONG_CURRENCY;
-    } else if (kind == KIND_BET) {
-      delta_units = -amount_units;
-      balance_units = atomic.load<i64>(balance_ptr(user_slot));
-      if (amount_units > balance_units) status = ST_NOT_ENOUGH_MONEY;
-    } else {
-      bet = find_bet(user_slot);
-      if (bet == BET_IN_FLIGHT) {
-        status = ST_UNKNOWN;
-      } else if (bet < 0) {
-        status = ST_TX_DOES_NOT_EXIST;
-      } else {
-        if (settle_of(entry_state(<u32>bet)) != SETTLE_OPEN) status = ST_SETTLED;
-        delta_units = kind == KIND_WIN ? amount_units : load<i64>(entry_ptr(<u32>bet) + E_AMOUNT);
-        balance_units = atomic.load<i64>(balance_ptr(user_slot));
-        if (status == ST_OK && balance_units + delta_units > MAX_SAFE_UNITS) status = ST_OVERFLOW;
-      }
-    }
+    // 2. Checks that need no claim (see check()); then the budget. Each
+    // failure is confirmed against the idempotency table before it is
+    // answered (see the file comment).
+    let status = check(kind, user_slot, amount_units, currency_ok);
+    if (status == ST_OK && !budget_take(units)) status = ST_TABLE_FULL;
     if (status != ST_OK) {
-      const absent = reclaim >= 0
-        ? (entry_state(<u32>reclaim) & PHASE_MASK) == PHASE_RELEASED
-        : tx_still_absent(empty_pos);
-      if (!absent) continue; // a twin got in meanwhile: answer as its duplicate
-      if (status == ST_NOT_ENOUGH_MONEY) out_balance(balance_units);
+      if (!still_unapplied(reclaim, empty_pos)) continue; // a twin got in meanwhile: answer as its duplicate
+      if (status == ST_NOT_ENOUGH_MONEY) out_balance(checked_balance_units);
       return status;
     }
+    const bet = checked_bet;
+    const delta_units = checked_delta_units;
 
     // 3. Claim the uuid.
     const record_amount = kind == KIND_ROLLBACK ? delta_units : amount_units;
@@ -293,14 +309,18 @@ export function apply(kind: u32, user_slot: u32, amount_f64: f64, currency_ok: b
       entry = <u32>reclaim;
       const ptr = entry_ptr(entry) + E_STATE;
       const seen = atomic.load<u32>(ptr);
-      if ((seen & PHASE_MASK) != PHASE_RELEASED) continue;
-      if (atomic.cmpxchg<u32>(ptr, seen, claimed) != seen) continue;
+      if ((seen & PHASE_MASK) != PHASE_RELEASED || atomic.cmpxchg<u32>(ptr, seen, claimed) != seen) {
+        budget_give(units);
+        continue;
+      }
+      reclaimed(seen);
       crash_here(CRASH_AFTER_RECLAIM);
       // Ours now: readers of a CLAIMED entry read no fields, so plain stores.
       fill_entry(entry, user_slot, ref_entry, fp, record_amount);
     } else {
       const reserved = entry_reserve();
       if (reserved < 0) {
+        budget_give(units);
         if (!tx_still_absent(empty_pos)) continue;
         return ST_TABLE_FULL;
       }
@@ -310,37 +330,105 @@ export function apply(kind: u32, user_slot: u32, amount_f64: f64, currency_ok: b
       // Plain store: the entry is not yet reachable; tx_publish's
       // compare-exchange publishes it together with the other fields.
       store<u32>(entry_ptr(entry) + E_STATE, claimed);
-      if (!tx_publish(empty_pos, entry, uuid_ptr)) continue; // probe again: maybe a twin
-    }
-
-    // 4. Apply. Conditions checked above may have changed since: recheck.
-    crash_here(CRASH_AFTER_CLAIM);
-    let settling: u32 = 0;
-    if (bet >= 0) {
-      settling = kind == KIND_WIN ? SETTLE_SETTLING_WIN : SETTLE_SETTLING_ROLLBACK;
-      if (!settle_begin(<u32>bet, settling)) {
-        release(entry, claimed);
-        return ST_SETTLED;
+      if (!tx_publish(empty_pos, entry, tag)) { // probe again: maybe a twin
+        budget_give(units);
+        continue;
       }
-      crash_here(CRASH_AFTER_SETTLE_BEGIN);
     }
-    const balance_after = move_balance(user_slot, entry, delta_units);
-    if (balance_after < 0) {
-      if (bet >= 0) settle_end(<u32>bet, settling, SETTLE_OPEN);
-      release(entry, claimed);
-      if (balance_after == -1) return ST_NOT_ENOUGH_MONEY;
-      return balance_after == -2 ? ST_OVERFLOW : ST_UNKNOWN;
-    }
-
-    // 5. Publish: the entry's balance_after was stored before the winning
-    // compare-exchange; committing the state makes the transaction visible
-    // as applied, then the bet's settlement becomes final.
-    crash_here(CRASH_AFTER_BALANCE);
-    entry_finish(entry, committed_state(claimed));
-    crash_here(CRASH_AFTER_COMMIT);
-    if (bet >= 0) settle_end(<u32>bet, settling, kind == KIND_WIN ? SETTLE_WON : SETTLE_ROLLED_BACK);
-    out_balance(balance_after);
-    return ST_OK;
+    return settle_and_move(kind, entry, claimed, bet, user_slot, delta_units, units);
   }
   return ST_UNKNOWN;
+}
+
+// What check() found, for the claim (instance globals: one call at a time
+// per thread, and nothing else writes them).
+let checked_bet: i32 = -1;
+let checked_delta_units: i64 = 0;
+let checked_balance_units: i64 = 0;
+
+/** The checks of spec §4.6-4.7 that need no claim. The balance is read last:
+ *  the state of the bet read before it stays committed, so each failure
+ *  holds at the instant of its last read. */
+function check(kind: u32, user_slot: u32, amount_units: i64, currency_ok: bool): i32 {
+  checked_bet = -1;
+  checked_delta_units = 0;
+  if (kind != KIND_ROLLBACK && !currency_ok) return ST_WRONG_CURRENCY;
+  if (kind == KIND_BET) {
+    checked_delta_units = -amount_units;
+    checked_balance_units = atomic.load<i64>(balance_ptr(user_slot));
+    return amount_units > checked_balance_units ? ST_NOT_ENOUGH_MONEY : ST_OK;
+  }
+  const bet = find_bet(user_slot);
+  if (bet == BET_IN_FLIGHT) return ST_UNKNOWN;
+  if (bet < 0) return ST_TX_DOES_NOT_EXIST;
+  checked_bet = bet;
+  let status = ST_OK;
+  if (settle_of(entry_state(<u32>bet)) != SETTLE_OPEN) status = ST_SETTLED;
+  checked_delta_units = kind == KIND_WIN ? amount_units : load<i64>(entry_ptr(<u32>bet) + E_AMOUNT);
+  checked_balance_units = atomic.load<i64>(balance_ptr(user_slot));
+  if (status == ST_OK && checked_balance_units + checked_delta_units > MAX_SAFE_UNITS) status = ST_OVERFLOW;
+  return status;
+}
+
+/** True while the uuid is still unapplied: its RELEASED entry still released,
+ *  or the empty index word where it would go still empty. */
+function still_unapplied(reclaim: i32, empty_pos: u32): bool {
+  return reclaim >= 0
+    ? (entry_state(<u32>reclaim) & PHASE_MASK) == PHASE_RELEASED
+    : tx_still_absent(empty_pos);
+}
+
+/** 4-5. The claim is ours: begin the bet's settlement, move the money, commit.
+ *  Conditions checked before the claim may have changed since: recheck. */
+function settle_and_move(
+  kind: u32, entry: u32, claimed: u32, bet: i32, user_slot: u32, delta_units: i64, units: u32,
+): i32 {
+  crash_here(CRASH_AFTER_CLAIM);
+  let settling: u32 = 0;
+  if (bet >= 0) {
+    settling = kind == KIND_WIN ? SETTLE_SETTLING_WIN : SETTLE_SETTLING_ROLLBACK;
+    if (!settle_begin(<u32>bet, settling)) {
+      release(entry, claimed, units);
+      return ST_SETTLED;
+    }
+    crash_here(CRASH_AFTER_SETTLE_BEGIN);
+  }
+  const balance_after = move_balance(user_slot, entry, delta_units);
+  if (balance_after < 0) {
+    if (bet >= 0) settle_end(<u32>bet, settling, SETTLE_OPEN);
+    release(entry, claimed, units);
+    if (balance_after == -1) return ST_NOT_ENOUGH_MONEY;
+    return balance_after == -2 ? ST_OVERFLOW : ST_UNKNOWN;
+  }
+
+  // 5. Publish: the entry's balance_after was stored before the winning
+  // compare-exchange; committing the state makes the transaction visible
+  // as applied, then the bet's settlement becomes final.
+  crash_here(CRASH_AFTER_BALANCE);
+  entry_finish(entry, committed_state(claimed));
+  crash_here(CRASH_AFTER_COMMIT);
+  if (bet >= 0) settle_end(<u32>bet, settling, kind == KIND_WIN ? SETTLE_WON : SETTLE_ROLLED_BACK);
+  count_commit(kind);
+  out_balance(balance_after);
+  return ST_OK;
+}
+
+/** The committed transaction of the uuid in scratch, for lookup(): returns
+ *  its entry's state word (outputs in scratch: balance_after, amount, user
+ *  slot, request_uuid text, and for a win or rollback its bet's uuid text),
+ *  or 0 when the uuid is not applied. Reads only: no busy announcement. */
+export function tx_lookup(): u32 {
+  const found = tx_probe(scratch + S_UUID);
+  if (found < 0) return 0;
+  const entry = <u32>found;
+  const state = entry_state(entry);
+  if ((state & PHASE_MASK) != PHASE_COMMITTED) return 0;
+  const e = entry_ptr(entry);
+  out_balance(load<i64>(e + E_BALANCE_AFTER));
+  store<f64>(scratch + S_OUT_AMOUNT, <f64>load<i64>(e + E_AMOUNT));
+  store<u32>(scratch + S_OUT_USER_SLOT, load<u32>(e + E_USER_SLOT));
+  store<u32>(scratch + S_OUT_STATE, state);
+  format_uuid(e + E_REQUEST_UUID, scratch + S_OUT_REQUEST_TEXT);
+  if (((state & KIND_MASK) >> KIND_SHIFT) != KIND_BET) format_uuid(entry_ptr(load<u32>(e + E_REF_ENTRY)) + E_UUID, scratch + S_OUT_REF_TEXT);
+  return state;
 }

@@ -10,24 +10,31 @@
 import {
   HEADER_OFFSET, H_MAGIC, H_VERSION, LAYOUT_MAGIC, LAYOUT_VERSION,
   H_USERS_MAX, H_USER_RECORDS_MAX, H_USER_INDEX_CAPACITY, H_TX_MAX, H_TX_INDEX_CAPACITY,
-  H_THREADS_MAX, H_INITIAL_BALANCE, H_FINGERPRINT_SEED,
-  H_USER_INDEX_OFFSET, H_USER_NAMES_OFFSET, H_USER_BALANCES_OFFSET,
-  H_TX_INDEX_OFFSET, H_TX_ENTRIES_OFFSET, H_THREADS_OFFSET, H_SCRATCH_OFFSET,
-  SCRATCH_SIZE_BYTES, THREAD_RECORD_BYTES, T_ENTRY_NEXT, T_ENTRY_END, T_USER_SPARE,
+  H_THREADS_MAX, H_INITIAL_BALANCE, H_FINGERPRINT_SEED, H_HASH_KEY, H_TX_ENTRIES_MAX, H_RELEASE_SLACK,
+  H_USER_INDEX_OFFSET, H_USER_NAMES_OFFSET, H_USER_BALANCES_OFFSET, H_USER_META_OFFSET, H_CURRENCIES_OFFSET,
+  H_TX_INDEX_OFFSET, H_TX_ENTRIES_OFFSET, H_THREADS_OFFSET, H_SCRATCH_OFFSET, H_RUN, RUN_OPEN,
+  SCRATCH_SIZE_BYTES, THREAD_RECORD_BYTES, T_ENTRY_NEXT, T_ENTRY_END, T_USER_SPARE, T_BUDGET_UNITS, T_BUSY,
+  INIT_OK, INIT_BAD_MAGIC, INIT_BAD_VERSION, INIT_BAD_SLOT,
 } from "./layout";
 
 export let users_max: u32 = 0;
 export let user_records_max: u32 = 0;
 export let user_index_capacity: u32 = 0;
 export let tx_max: u32 = 0;
+export let tx_entries_max: u32 = 0;
+export let release_slack: u32 = 0;
 export let tx_index_capacity: u32 = 0;
 export let threads_max: u32 = 0;
 export let initial_balance_units: i64 = 0;
 export let fingerprint_seed: u64 = 0;
+export let hash_key0: u64 = 0;
+export let hash_key1: u64 = 0;
 
 export let user_index: usize = 0;
 export let user_names: usize = 0;
 export let user_balances: usize = 0;
+export let user_meta: usize = 0;
+export let currencies: usize = 0;
 export let tx_index: usize = 0;
 export let tx_entries: usize = 0;
 export let threads: usize = 0;
@@ -62,30 +69,67 @@ export function set_user_spare(record: i32): void {
   store<u32>(thread_record + T_USER_SPARE, <u32>(record + 1));
 }
 
+/** Budget units reserved for this thread slot (layout.ts, "Capacity"). */
+// @ts-ignore: decorator
+@inline
+export function budget_units(): u32 {
+  return load<u32>(thread_record + T_BUDGET_UNITS);
+}
+// @ts-ignore: decorator
+@inline
+export function set_budget_units(units: u32): void {
+  store<u32>(thread_record + T_BUDGET_UNITS, units);
+}
+
+/** Announce that this thread is about to change shared state, then read the
+ *  run word. Both are sequentially consistent, as are audit's store of
+ *  RUN_PAUSED and its loads of every busy word (Dekker's pattern): either
+ *  this call sees the pause, or audit sees this call busy and waits for it.
+ *  Returns the run word; anything but RUN_OPEN means: do nothing, leave. */
+export function enter(): u32 {
+  atomic.store<u32>(thread_record + T_BUSY, 1);
+  const run = atomic.load<u32>(<usize>HEADER_OFFSET + H_RUN);
+  if (run != RUN_OPEN) atomic.store<u32>(thread_record + T_BUSY, 0);
+  return run;
+}
+
+/** The call is done with shared state. */
+// @ts-ignore: decorator
+@inline
+export function leave(): void {
+  atomic.store<u32>(thread_record + T_BUSY, 0);
+}
+
 /** Returns 0 on success, or a negative code naming the mismatch. */
 export function init_state(slot: u32): i32 {
   const h = <usize>HEADER_OFFSET;
-  if (load<u32>(h + H_MAGIC) != LAYOUT_MAGIC) return -1;
-  if (load<u32>(h + H_VERSION) != LAYOUT_VERSION) return -2;
+  if (load<u32>(h + H_MAGIC) != LAYOUT_MAGIC) return INIT_BAD_MAGIC;
+  if (load<u32>(h + H_VERSION) != LAYOUT_VERSION) return INIT_BAD_VERSION;
   users_max = load<u32>(h + H_USERS_MAX);
   user_records_max = load<u32>(h + H_USER_RECORDS_MAX);
   user_index_capacity = load<u32>(h + H_USER_INDEX_CAPACITY);
   tx_max = load<u32>(h + H_TX_MAX);
+  tx_entries_max = load<u32>(h + H_TX_ENTRIES_MAX);
+  release_slack = load<u32>(h + H_RELEASE_SLACK);
   tx_index_capacity = load<u32>(h + H_TX_INDEX_CAPACITY);
   threads_max = load<u32>(h + H_THREADS_MAX);
   initial_balance_units = load<i64>(h + H_INITIAL_BALANCE);
   fingerprint_seed = load<u64>(h + H_FINGERPRINT_SEED);
+  hash_key0 = load<u64>(h + H_HASH_KEY);
+  hash_key1 = load<u64>(h + H_HASH_KEY + 8);
   user_index = <usize>load<u32>(h + H_USER_INDEX_OFFSET);
   user_names = <usize>load<u32>(h + H_USER_NAMES_OFFSET);
   user_balances = <usize>load<u32>(h + H_USER_BALANCES_OFFSET);
+  user_meta = <usize>load<u32>(h + H_USER_META_OFFSET);
+  currencies = <usize>load<u32>(h + H_CURRENCIES_OFFSET);
   tx_index = <usize>load<u32>(h + H_TX_INDEX_OFFSET);
   tx_entries = <usize>load<u32>(h + H_TX_ENTRIES_OFFSET);
   threads = <usize>load<u32>(h + H_THREADS_OFFSET);
-  if (slot >= threads_max) return -3;
+  if (slot >= threads_max) return INIT_BAD_SLOT;
   thread_slot = slot;
   scratch = <usize>load<u32>(h + H_SCRATCH_OFFSET) + <usize>slot * <usize>SCRATCH_SIZE_BYTES;
   thread_record = threads + <usize>slot * THREAD_RECORD_BYTES;
-  return 0;
+  return INIT_OK;
 }
 
 /** Traps on a broken invariant: a bug in this library, never bad input. */

@@ -14,17 +14,28 @@
 import {
   HEADER_OFFSET, H_USERS_RESERVED, H_USERS_PUBLISHED, H_USER_RECORDS_NEXT,
   INDEX_WORD_BYTES, USER_NAME_RECORD_BYTES, USER_NAME_MAX_BYTES, BALANCE_BYTES, S_NAME,
+  USER_META_BYTES, M_BASE_UNITS, M_CURRENCY_ID, MAX_SAFE_UNITS,
+  USER_NOT_FOUND, USER_TABLE_FULL, USER_PAUSED, USER_CLOSED, RUN_OPEN, RUN_PAUSED,
 } from "./layout";
-import { hash_bytes, fast_range } from "./hash";
+import { siphash_bytes, fast_range } from "./hash";
 import {
-  user_index, user_names, user_balances, user_index_capacity, users_max, user_records_max,
-  initial_balance_units, scratch, user_spare, set_user_spare, invariant,
+  user_index, user_names, user_balances, user_meta, user_index_capacity, users_max, user_records_max,
+  scratch, user_spare, set_user_spare, invariant, hash_key0, hash_key1, enter, leave,
 } from "./state";
 
-export const USER_NOT_FOUND: i32 = -1;
-export const USER_TABLE_FULL: i32 = -2;
+/** Names hash under the wallet's key with one bit flipped: a uuid and a name
+ *  with the same bytes never share a hash by construction. */
+// @ts-ignore: decorator
+@inline
+function hash_name(name_ptr: usize, name_len: u32): u64 {
+  return siphash_bytes(name_ptr, name_len, hash_key0, hash_key1 ^ 1);
+}
 
-const NAME_SEED: u64 = 0x6e616d6573656564;
+// @ts-ignore: decorator
+@inline
+export function meta_ptr(slot: u32): usize {
+  return user_meta + <usize>slot * USER_META_BYTES;
+}
 
 // @ts-ignore: decorator
 @inline
@@ -62,17 +73,28 @@ function probe(name_len: u32, hash: u64): i64 {
 /** Slot of the user whose UTF-8 name (name_len bytes) is in scratch, or -1. */
 export function user_find(name_len: u32): i32 {
   if (name_len == 0 || name_len > <u32>USER_NAME_MAX_BYTES) return USER_NOT_FOUND;
-  const found = probe(name_len, hash_bytes(scratch + S_NAME, name_len, NAME_SEED));
+  const found = probe(name_len, hash_name(scratch + S_NAME, name_len));
   return found >= 0 ? <i32>found : USER_NOT_FOUND;
 }
 
-/** Create the user named in scratch unless it exists. Returns its slot (new
- *  or existing) or USER_TABLE_FULL. Linearizes at the publishing CAS, or at
- *  the load that found the name. */
-export function user_create(name_len: u32): i32 {
+/** Create the user named in scratch unless it exists, with `balance_units`
+ *  and currency record `currency_id`. Returns its slot (new or existing), or
+ *  USER_TABLE_FULL, USER_PAUSED (audit holds the wallet: retry) or
+ *  USER_CLOSED. Linearizes at the publishing CAS, or at the load that found
+ *  the name. */
+export function user_create(name_len: u32, balance_f64: f64, currency_id: u32): i32 {
+  const run = enter();
+  if (run != RUN_OPEN) return run == RUN_PAUSED ? USER_PAUSED : USER_CLOSED;
+  const slot = create(name_len, <i64>balance_f64, currency_id);
+  leave();
+  return slot;
+}
+
+function create(name_len: u32, balance_units: i64, currency_id: u32): i32 {
   invariant(name_len > 0 && name_len <= <u32>USER_NAME_MAX_BYTES);
+  invariant(balance_units >= 0 && balance_units <= MAX_SAFE_UNITS);
   const name_ptr = scratch + S_NAME;
-  const hash = hash_bytes(name_ptr, name_len, NAME_SEED);
+  const hash = hash_name(name_ptr, name_len);
   const tag = <u32>(hash >> 32);
   let found = probe(name_len, hash);
   if (found >= 0) return <i32>found;
@@ -99,7 +121,9 @@ export function user_create(name_len: u32): i32 {
   const stored = user_names + <usize>record * USER_NAME_RECORD_BYTES;
   store<u8>(stored, <u8>name_len);
   memory.copy(stored + 1, name_ptr, name_len);
-  atomic.store<i64>(balance_ptr(record), initial_balance_units);
+  store<i64>(meta_ptr(record) + M_BASE_UNITS, balance_units);
+  store<u32>(meta_ptr(record) + M_CURRENCY_ID, currency_id);
+  atomic.store<i64>(balance_ptr(record), balance_units);
   const word: u64 = (<u64>tag << 32) | <u64>(record + 1);
 
   let pos = <u32>(-1 - found);
@@ -150,4 +174,9 @@ export function user_count(): u32 {
  *  load: never a torn value, possibly already stale when JS reads it. */
 export function balance_of(slot: u32): f64 {
   return <f64>atomic.load<i64>(balance_ptr(slot));
+}
+
+/** The currency record of `slot` (written before the user was published). */
+export function currency_of(slot: u32): u32 {
+  return load<u32>(meta_ptr(slot) + M_CURRENCY_ID);
 }

@@ -1,37 +1,44 @@
-// audit(wallet): recompute every balance from the ledger, and resolve claims
-// left in flight by threads that died mid-operation.
+// audit(wallet): recompute every balance from the ledger, exactly, and
+// resolve claims left in flight by threads that died mid-operation.
 //
-// Precondition: QUIESCENCE. No call may be in flight in any thread (for
-// example: the workers you terminated have emitted 'exit', the others have
-// finished or are paused). Then every CLAIMED entry belongs to a dead thread.
+// Audit holds the wallet for its run (a brief stop-the-world): it sets the
+// run word to PAUSED, so calls that begin meanwhile wait (bounded by
+// twinWaitMs) and retry, and it waits for the calls already in flight to
+// leave. A slot still announced busy after twinWaitMs belongs to a thread
+// that died inside a call (or is named in deadThreadIds): then every CLAIMED
+// entry belongs to a dead thread, and the ledger is quiescent.
 //
 // Why a dead claim needs deciding: its owner wrote the intended balance into
 // the entry, then tried the balance compare-exchange, then would have
 // committed. If it died in between, the money may or may not have moved. The
-// ledger decides: for each user, actual balance − (initial + Σ committed
+// ledger decides: for each user, actual balance − (base + Σ committed
 // deltas) must be the sum of the deltas of exactly the dead claims whose
 // compare-exchange won. A claim whose intent is still −1 never tried, so it
 // is released outright; the rest are chosen by subset sum. When more than one
 // subset fits (equal amounts, zero amounts), any choice is a valid history:
 // nobody received a response for a dead call, and money stays conserved.
+// Sums are BigInt: partial sums of safe amounts can pass 2^53.
 //
 // Settlement: a bet left SETTLING_* is finished to WON / ROLLED_BACK if its
 // settler is (now) committed, and reopened otherwise.
 //
 // Dead threads' slots: nothing tells the wallet that a thread died, so their
 // registry slots stay taken; the caller, who saw the worker's 'exit', names
-// them (`deadThreadIds: [worker.threadId]`) and audit frees them, keeping
-// their reserved entries for the next holder. A user ticket a dead thread held
-// mid-createUsers is returned too, and so is the user record it had taken.
+// them (`deadThreadIds: [id]`, the worker.threadId captured while it ran) and
+// audit frees them, keeping their reserved entries for the next holder. A
+// user ticket a dead thread held mid-createUsers is returned too, and so is
+// the user record it had taken.
 
-import { L } from './layout.js';
-import { Wallet } from './wallet.js';
+import { L, type Layout } from './layout.js';
+import { Wallet, next_call, wait_for_idle_slots } from './wallet.js';
 import type { ThreadCore } from './core.js';
+import { plain_error, type_error } from './errors.js';
 
 export interface AuditOptions {
-  /** Node threadIds (worker.threadId) of threads known to have died: their
-   *  registry slots are freed for new attaches. */
-  deadThreadIds?: readonly number[];
+  /** Node threadIds of threads known to have died (read `worker.threadId`
+   *  while the worker runs: it reads -1 after 'exit'), or those Worker
+   *  objects while they are alive: their registry slots are freed. */
+  deadThreadIds?: readonly (number | { readonly threadId: number })[];
 }
 
 export interface AuditReport {
@@ -41,17 +48,20 @@ export interface AuditReport {
   committed: number;
   released: number;
   /** Dead claims decided applied / not applied by this audit. */
-  in_flight_committed: number;
-  in_flight_released: number;
-  balance_mismatches: number;
-  negative_balances: number;
-  settlement_errors: number;
+  inFlightCommitted: number;
+  inFlightReleased: number;
+  balanceMismatches: number;
+  negativeBalances: number;
+  settlementErrors: number;
   /** Dead claims on one user that more than one choice would explain. */
-  ambiguous_decisions: number;
+  ambiguousDecisions: number;
   /** Thread slots freed (deadThreadIds); user tickets and records of dead creations returned. */
-  thread_slots_freed: number;
-  user_tickets_returned: number;
-  user_records_recovered: number;
+  threadSlotsFreed: number;
+  userTicketsReturned: number;
+  userRecordsRecovered: number;
+  /** Node threadIds of slots still inside a call after twinWaitMs: presumed
+   *  dead (name them in deadThreadIds to free their slots). */
+  presumedDeadThreadIds: number[];
   /** Up to 10 human-readable findings, for the log. */
   findings: string[];
 }
@@ -63,96 +73,176 @@ const FINDINGS_MAX = 10;
 
 interface Claim {
   entry: number;
-  kind: number;
   user_slot: number;
-  delta_units: number;
-  ref_entry: number;
+  delta_units: bigint;
+  units: number;
 }
 
 class LedgerView {
   readonly u32: Uint32Array;
   readonly i32: Int32Array;
   readonly i64: BigInt64Array;
+  readonly layout: Layout;
   constructor(readonly core: ThreadCore) {
-    const buffer = core.memory.buffer;
     this.u32 = core.u32;
     this.i32 = core.i32;
-    this.i64 = new BigInt64Array(buffer);
+    this.i64 = new BigInt64Array(core.memory.buffer);
+    this.layout = core.layout;
   }
-  entry_word(entry: number, field_offset: number): number {
-    return (this.core.layout.tx_entries_offset + entry * L.ENTRY_SIZE_BYTES + field_offset) >> 2;
+  private entry_at(entry: number, field_offset: number): number {
+    return this.layout.tx_entries_offset + entry * L.ENTRY_SIZE_BYTES + field_offset;
   }
   state(entry: number): number {
-    return Atomics.load(this.u32, this.entry_word(entry, L.E_STATE));
+    return Atomics.load(this.u32, this.entry_at(entry, L.E_STATE) >>> 2);
   }
   set_state(entry: number, state: number): void {
-    Atomics.store(this.i32, this.entry_word(entry, L.E_STATE), state | 0);
+    Atomics.store(this.i32, this.entry_at(entry, L.E_STATE) >>> 2, state | 0);
   }
   /** As the core releases: intent back to -1 (see ledger.ts `release`), then the state. */
   release(entry: number, state: number): void {
-    this.i64[(this.core.layout.tx_entries_offset + entry * L.ENTRY_SIZE_BYTES + L.E_BALANCE_AFTER) >> 3] = -1n;
+    this.i64[this.entry_at(entry, L.E_BALANCE_AFTER) / 8] = -1n;
     this.set_state(entry, with_phase(state, L.PHASE_RELEASED));
+    Atomics.add(this.u32, header_word(L.H_RELEASED_BOUND), 1);
   }
   field_u32(entry: number, field_offset: number): number {
-    return this.u32[this.entry_word(entry, field_offset)];
+    return this.u32[this.entry_at(entry, field_offset) >>> 2];
   }
-  field_i64(entry: number, field_offset: number): number {
-    return Number(this.i64[(this.core.layout.tx_entries_offset + entry * L.ENTRY_SIZE_BYTES + field_offset) >> 3]);
+  field_i64(entry: number, field_offset: number): bigint {
+    return this.i64[this.entry_at(entry, field_offset) / 8];
   }
-  balance(user_slot: number): number {
-    return Number(Atomics.load(this.i64, (this.core.layout.user_balances_offset >> 3) + user_slot));
+  balance(user_slot: number): bigint {
+    return Atomics.load(this.i64, this.layout.user_balances_offset / 8 + user_slot);
+  }
+  base(user_slot: number): bigint {
+    return this.i64[(this.layout.user_meta_offset + user_slot * L.USER_META_BYTES + L.M_BASE_UNITS) / 8];
   }
   user_name(user_slot: number): string {
-    const at = this.core.layout.user_names_offset + user_slot * L.USER_NAME_RECORD_BYTES;
+    const at = this.layout.user_names_offset + user_slot * L.USER_NAME_RECORD_BYTES;
     return this.core.bytes.toString('utf8', at + 1, at + 1 + this.core.u8[at]);
+  }
+  slot_word(slot: number, field_offset: number): number {
+    return (this.layout.threads_offset + slot * L.THREAD_RECORD_BYTES + field_offset) >>> 2;
   }
 }
 
+const header_word = (field: number) => (L.HEADER_OFFSET + field) >>> 2;
 const phase_of = (state: number) => state & L.PHASE_MASK;
-const kind_of = (state: number) => (state & L.KIND_MASK) >> L.KIND_SHIFT;
-const settle_of = (state: number) => (state & L.SETTLE_MASK) >> L.SETTLE_SHIFT;
+const kind_of = (state: number) => (state & L.KIND_MASK) >>> L.KIND_SHIFT;
+const settle_of = (state: number) => (state & L.SETTLE_MASK) >>> L.SETTLE_SHIFT;
 const with_settle = (state: number, settle: number) => (state & ~L.SETTLE_MASK) | (settle << L.SETTLE_SHIFT);
-const with_phase = (state: number, phase: number) => (state & ~(L.PHASE_MASK | L.WAITERS_BIT | L.SETTLE_MASK)) | phase;
+const with_phase = (state: number, phase: number) =>
+  (state & ~(L.PHASE_MASK | L.WAITERS_BIT | L.SETTLE_MASK | L.UNIT_HELD_BIT)) | phase;
 
 /** Indices into `deltas` whose sum is `target` (other than `besides`), or undefined. */
-function subset_with_sum(deltas: number[], target: number, besides?: number[]): number[] | undefined {
+function subset_with_sum(deltas: bigint[], target: bigint, besides?: number[]): number[] | undefined {
   if (deltas.length > SUBSET_SEARCH_MAX) return undefined;
   const besides_mask = besides?.reduce((mask, i) => mask | (1 << i), 0);
   for (let mask = 0; mask < 1 << deltas.length; mask++) {
     if (mask === besides_mask) continue;
-    let sum = 0;
+    let sum = 0n;
     for (let i = 0; i < deltas.length; i++) if (mask & (1 << i)) sum += deltas[i];
     if (sum === target) return deltas.map((_, i) => i).filter((i) => mask & (1 << i));
   }
   return undefined;
 }
 
+/** The owner marks (threadId + 1) of deadThreadIds, refusing ids that cannot be a dead worker's. */
+function dead_marks_of(options: AuditOptions): Set<number> {
+  const ids = options.deadThreadIds ?? [];
+  if (!Array.isArray(ids)) throw type_error('EXWALLET_BAD_THREAD_ID', 'audit: deadThreadIds must be an array of worker thread ids');
+  const marks = new Set<number>();
+  for (const item of ids as unknown[]) {
+    const id = typeof item === 'object' && item !== null && 'threadId' in item ? (item as { threadId: unknown }).threadId : item;
+    if (typeof id !== 'number' || !Number.isInteger(id) || id < 1) {
+      throw type_error(
+        'EXWALLET_BAD_THREAD_ID',
+        `audit: deadThreadIds holds ${String(id)}, which is no worker's thread id. worker.threadId reads -1 once the worker ` +
+        "has exited: capture it when the worker starts (const id = worker.threadId) and pass that id",
+      );
+    }
+    marks.add(id + 1);
+  }
+  return marks;
+}
+
 export function audit(wallet: Wallet, options: AuditOptions = {}): AuditReport {
   const core = Wallet.core_of(wallet);
+  next_call();
+  const dead_marks = dead_marks_of(options ?? {});
   const view = new LedgerView(core);
-  const { layout } = core;
   const report: AuditReport = {
-    ok: false, users: 0, committed: 0, released: 0, in_flight_committed: 0, in_flight_released: 0,
-    balance_mismatches: 0, negative_balances: 0, settlement_errors: 0, ambiguous_decisions: 0, thread_slots_freed: 0,
-    user_tickets_returned: 0, user_records_recovered: 0,
-    findings: [],
+    ok: false, users: 0, committed: 0, released: 0, inFlightCommitted: 0, inFlightReleased: 0,
+    balanceMismatches: 0, negativeBalances: 0, settlementErrors: 0, ambiguousDecisions: 0, threadSlotsFreed: 0,
+    userTicketsReturned: 0, userRecordsRecovered: 0, presumedDeadThreadIds: [], findings: [],
   };
   const finding = (text: string) => {
     if (report.findings.length < FINDINGS_MAX) report.findings.push(text);
   };
+  hold(core, view, dead_marks, report, finding);
+  try {
+    const entries = published_entries(view);
+    const { expected_units, claims_by_user } = tally(view, entries, report, finding);
+    decide_dead_claims(core, view, claims_by_user, expected_units, report, finding);
+    check_settlements(view, entries, report, finding);
+    const user_slots = check_balances(view, expected_units, report, finding);
+    return_user_tickets(view, user_slots, report, finding);
+    free_dead_slots(view, entries, dead_marks, report);
+  } finally {
+    Atomics.store(core.u32, core.run_word, L.RUN_OPEN);
+    Atomics.notify(core.i32, core.run_word);
+  }
+  report.ok = report.balanceMismatches === 0 && report.negativeBalances === 0 && report.settlementErrors === 0;
+  return report;
+}
 
-  // 1. Every published entry, by index word (unpublished entries in threads'
-  // reserved chunks are invisible to everyone, the audit included).
+/** Stop the world: pause new calls, wait for those in flight. Slots still
+ *  busy after twinWaitMs are presumed dead (their busy word is cleared). */
+function hold(
+  core: ThreadCore, view: LedgerView, dead_marks: Set<number>, report: AuditReport, finding: (text: string) => void,
+): void {
+  const witnessed = Atomics.compareExchange(core.u32, core.run_word, L.RUN_OPEN, L.RUN_PAUSED);
+  if (witnessed === L.RUN_PAUSED) throw plain_error('EXWALLET_BUSY', 'audit: another audit of this wallet is running; call it again when it returns');
+  if (witnessed !== L.RUN_OPEN) throw type_error('EXWALLET_CLOSED', 'this wallet was closed; start() a new one');
+  const skip = new Set<number>();
+  for (let slot = 0; slot < view.layout.threads_max; slot++) {
+    if (dead_marks.has(Atomics.load(view.u32, view.slot_word(slot, L.T_OWNER)))) skip.add(slot);
+  }
+  wait_for_idle_slots(core, core.wait_ms_max, skip);
+  // This thread is in no call (audit runs in it); its busy word is set only
+  // if one of its calls was abandoned mid-way (an injected crash).
+  for (let slot = 0; slot < view.layout.threads_max; slot++) {
+    const busy_word = view.slot_word(slot, L.T_BUSY);
+    if (Atomics.load(view.u32, busy_word) === 0) continue;
+    if (slot !== core.thread_slot && !skip.has(slot)) {
+      const owner = Atomics.load(view.u32, view.slot_word(slot, L.T_OWNER));
+      report.presumedDeadThreadIds.push(owner - 1);
+      finding(`thread ${owner - 1} (slot ${slot}) stayed inside a call for ${core.wait_ms_max} ms: presumed dead`);
+    }
+    Atomics.store(view.u32, busy_word, 0);
+  }
+}
+
+/** 1. Every published entry, by index word (unpublished entries in threads'
+ *  reserved chunks are invisible to everyone, the audit included). */
+function published_entries(view: LedgerView): number[] {
   const entries: number[] = [];
-  const index_base = layout.tx_index_offset >> 2;
-  for (let pos = 0; pos < layout.tx_index_capacity; pos++) {
+  const index_base = view.layout.tx_index_offset >>> 2;
+  for (let pos = 0; pos < view.layout.tx_index_capacity; pos++) {
     const low_word = view.u32[index_base + pos * 2]; // the index word's low half: entry + 1
     if (low_word !== 0) entries.push(low_word - 1);
   }
+  return entries;
+}
 
-  const delta_of = (entry: number, kind: number) =>
-    (kind === L.KIND_BET ? -1 : 1) * view.field_i64(entry, L.E_AMOUNT);
-  const expected_units = new Map<number, number>();
+function delta_of(view: LedgerView, entry: number, kind: number): bigint {
+  const amount = view.field_i64(entry, L.E_AMOUNT);
+  return kind === L.KIND_BET ? -amount : amount;
+}
+
+/** 2. Committed deltas per user; dead claims that never tried their
+ *  compare-exchange released at once, the others collected. */
+function tally(view: LedgerView, entries: number[], report: AuditReport, finding: (text: string) => void) {
+  const expected_units = new Map<number, bigint>();
   const claims_by_user = new Map<number, Claim[]>();
   for (const entry of entries) {
     const state = view.state(entry);
@@ -160,14 +250,13 @@ export function audit(wallet: Wallet, options: AuditOptions = {}): AuditReport {
     const user_slot = view.field_u32(entry, L.E_USER_SLOT);
     switch (phase_of(state)) {
       case L.PHASE_COMMITTED:
-        expected_units.set(user_slot, (expected_units.get(user_slot) ?? 0) + delta_of(entry, kind));
+        expected_units.set(user_slot, (expected_units.get(user_slot) ?? 0n) + delta_of(view, entry, kind));
         break;
       case L.PHASE_CLAIMED: {
-        const claim = { entry, kind, user_slot, delta_units: delta_of(entry, kind), ref_entry: view.field_u32(entry, L.E_REF_ENTRY) };
-        if (view.field_i64(entry, L.E_BALANCE_AFTER) < 0) {
-          // Never reached the compare-exchange: certainly not applied.
-          view.release(entry, state);
-          report.in_flight_released++;
+        const claim = { entry, user_slot, delta_units: delta_of(view, entry, kind), units: kind === L.KIND_BET ? L.BET_UNITS : 0 };
+        if (view.field_i64(entry, L.E_BALANCE_AFTER) < 0n) {
+          release_dead_claim(view, claim, state);
+          report.inFlightReleased++;
         } else {
           const list = claims_by_user.get(user_slot) ?? [];
           list.push(claim);
@@ -178,41 +267,63 @@ export function audit(wallet: Wallet, options: AuditOptions = {}): AuditReport {
       case L.PHASE_RELEASED:
         break;
       default:
-        report.settlement_errors++;
+        report.settlementErrors++;
         finding(`entry ${entry} is published but FREE`);
     }
   }
+  return { expected_units, claims_by_user };
+}
 
-  // 2. Decide the dead claims that did try their compare-exchange.
+/** A dead claim that did not apply: released, its budget units returned. */
+function release_dead_claim(view: LedgerView, claim: Claim, state: number): void {
+  view.release(claim.entry, state);
+  if (claim.units > 0) Atomics.sub(view.u32, header_word(L.H_TX_BUDGET_NEXT), claim.units);
+}
+
+/** 3. Decide the dead claims that did try their compare-exchange. */
+function decide_dead_claims(
+  core: ThreadCore, view: LedgerView, claims_by_user: Map<number, Claim[]>, expected_units: Map<number, bigint>,
+  report: AuditReport, finding: (text: string) => void,
+): void {
   for (const [user_slot, claims] of claims_by_user) {
-    const diff = view.balance(user_slot) - (core.initial_balance_units + (expected_units.get(user_slot) ?? 0));
+    const diff = view.balance(user_slot) - (view.base(user_slot) + (expected_units.get(user_slot) ?? 0n));
     // Masks are tried in increasing order, so a zero difference is explained
     // by "none applied" before any set of zero-amount claims.
     const deltas = claims.map((claim) => claim.delta_units);
     const chosen = subset_with_sum(deltas, diff);
     const applied = new Set(chosen ?? []);
+    const who = JSON.stringify(view.user_name(user_slot));
     if (chosen && subset_with_sum(deltas, diff, chosen) !== undefined) {
       // Money is conserved whichever fits, but which of the dead calls
       // happened is a guess: say so (a replay of one may show a balance_after
       // that no reader saw).
-      report.ambiguous_decisions++;
-      finding(`user ${JSON.stringify(view.user_name(user_slot))}: more than one set of ${claims.length} dead claims explains a difference of ${diff}; chose one`);
+      report.ambiguousDecisions++;
+      finding(`user ${who}: more than one set of ${claims.length} dead claims explains a difference of ${diff}; chose one`);
     }
-    if (!chosen) finding(`user ${JSON.stringify(view.user_name(user_slot))}: no subset of ${claims.length} dead claims explains a difference of ${diff}`);
+    if (!chosen) finding(`user ${who}: no subset of ${claims.length} dead claims explains a difference of ${diff}`);
     claims.forEach((claim, i) => {
       const state = view.state(claim.entry);
       if (applied.has(i)) {
         view.set_state(claim.entry, with_phase(state, L.PHASE_COMMITTED));
-        expected_units.set(user_slot, (expected_units.get(user_slot) ?? 0) + claim.delta_units);
-        report.in_flight_committed++;
+        expected_units.set(user_slot, (expected_units.get(user_slot) ?? 0n) + claim.delta_units);
+        count_commit(view, core.thread_slot, kind_of(state));
+        report.inFlightCommitted++;
       } else {
-        view.release(claim.entry, state);
-        report.in_flight_released++;
+        release_dead_claim(view, claim, state);
+        report.inFlightReleased++;
       }
     });
   }
+}
 
-  // 3. Settlements: finish or reopen bets left SETTLING, then check all.
+/** A commit decided by audit counts in the auditing slot (stats sums them all). */
+function count_commit(view: LedgerView, slot: number, kind: number): void {
+  const field = kind === L.KIND_BET ? L.T_BETS : kind === L.KIND_WIN ? L.T_WINS : L.T_ROLLBACKS;
+  Atomics.add(view.i64, (view.layout.threads_offset + slot * L.THREAD_RECORD_BYTES + field) / 8, 1n);
+}
+
+/** 4. Settlements: finish or reopen bets left SETTLING, then check all. */
+function check_settlements(view: LedgerView, entries: number[], report: AuditReport, finding: (text: string) => void): void {
   const settled_by = new Map<number, number>(); // bet entry -> committed settler's kind
   for (const entry of entries) {
     const state = view.state(entry);
@@ -222,7 +333,7 @@ export function audit(wallet: Wallet, options: AuditOptions = {}): AuditReport {
     if (phase_of(state) !== L.PHASE_COMMITTED || kind === L.KIND_BET) continue;
     const bet = view.field_u32(entry, L.E_REF_ENTRY);
     if (settled_by.has(bet)) {
-      report.settlement_errors++;
+      report.settlementErrors++;
       finding(`bet entry ${bet} is settled twice`);
     }
     settled_by.set(bet, kind);
@@ -237,81 +348,83 @@ export function audit(wallet: Wallet, options: AuditOptions = {}): AuditReport {
     if (settle === L.SETTLE_SETTLING_WIN || settle === L.SETTLE_SETTLING_ROLLBACK) {
       view.set_state(entry, with_settle(state, wanted)); // a dead settler's leftover
     } else {
-      report.settlement_errors++;
+      report.settlementErrors++;
       finding(`bet entry ${entry} has settlement ${settle}, its ledger says ${wanted}`);
     }
   }
+}
 
-  // 4. Every balance against the ledger.
+/** 5. Every balance against its ledger: base + Σ committed deltas. */
+function check_balances(
+  view: LedgerView, expected_units: Map<number, bigint>, report: AuditReport, finding: (text: string) => void,
+): number[] {
   const user_slots: number[] = [];
-  const user_index_base = layout.user_index_offset >> 2;
-  for (let pos = 0; pos < layout.user_index_capacity; pos++) {
+  const user_index_base = view.layout.user_index_offset >>> 2;
+  for (let pos = 0; pos < view.layout.user_index_capacity; pos++) {
     const low_word = view.u32[user_index_base + pos * 2];
     if (low_word === 0) continue;
     const user_slot = low_word - 1;
     user_slots.push(user_slot);
     report.users++;
     const actual = view.balance(user_slot);
-    const expected = core.initial_balance_units + (expected_units.get(user_slot) ?? 0);
-    if (actual < 0) report.negative_balances++;
+    const expected = view.base(user_slot) + (expected_units.get(user_slot) ?? 0n);
+    if (actual < 0n) report.negativeBalances++;
     if (actual !== expected) {
-      report.balance_mismatches++;
+      report.balanceMismatches++;
       finding(`user ${JSON.stringify(view.user_name(user_slot))}: balance ${actual}, ledger says ${expected}`);
     }
   }
-  // 5. User tickets: at quiescence every ticket belongs to a created user.
-  const header_word = (field: number) => (L.HEADER_OFFSET + field) >> 2;
+  return user_slots;
+}
+
+/** 6. User tickets: with the world held every ticket belongs to a created
+ *  user. A creator that died after taking a user record and before
+ *  publishing it stranded the record: neither a user nor any slot's spare.
+ *  Hand such records to slots that hold no spare (one each). */
+function return_user_tickets(view: LedgerView, user_slots: number[], report: AuditReport, finding: (text: string) => void): void {
+  const { layout } = view;
   const tickets = Atomics.load(view.u32, header_word(L.H_USERS_RESERVED));
   if (tickets > report.users) {
-    report.user_tickets_returned = tickets - report.users;
-    Atomics.store(view.i32, header_word(L.H_USERS_RESERVED), report.users);
-    Atomics.store(view.i32, header_word(L.H_USERS_PUBLISHED), report.users);
+    report.userTicketsReturned = tickets - report.users;
+    Atomics.store(view.u32, header_word(L.H_USERS_RESERVED), report.users);
+    Atomics.store(view.u32, header_word(L.H_USERS_PUBLISHED), report.users);
   }
-  // A creator that died after taking a user record and before publishing it
-  // stranded the record: neither a user nor any slot's spare. Hand such
-  // records to slots that hold no spare (one each), so creations use them.
-  {
-    const records_taken = Math.min(Atomics.load(view.u32, header_word(L.H_USER_RECORDS_NEXT)), layout.user_records_max);
-    const in_use = new Set(user_slots);
-    const spare_word = (slot: number) => (layout.threads_offset + slot * L.THREAD_RECORD_BYTES + L.T_USER_SPARE) >> 2;
-    for (let slot = 0; slot < layout.threads_max; slot++) {
-      const spare = view.u32[spare_word(slot)];
-      if (spare !== 0) in_use.add(spare - 1);
-    }
-    let slot = 0;
-    for (let record = 0; record < records_taken; record++) {
-      if (in_use.has(record)) continue;
-      while (slot < layout.threads_max && view.u32[spare_word(slot)] !== 0) slot++;
-      if (slot === layout.threads_max) {
-        finding(`user record ${record} is stranded and every thread slot already holds a spare`);
-        break;
-      }
-      view.u32[spare_word(slot)] = record + 1;
-      report.user_records_recovered++;
-    }
+  const records_taken = Math.min(Atomics.load(view.u32, header_word(L.H_USER_RECORDS_NEXT)), layout.user_records_max);
+  const in_use = new Set(user_slots);
+  for (let slot = 0; slot < layout.threads_max; slot++) {
+    const spare = view.u32[view.slot_word(slot, L.T_USER_SPARE)];
+    if (spare !== 0) in_use.add(spare - 1);
   }
+  let slot = 0;
+  for (let record = 0; record < records_taken; record++) {
+    if (in_use.has(record)) continue;
+    while (slot < layout.threads_max && view.u32[view.slot_word(slot, L.T_USER_SPARE)] !== 0) slot++;
+    if (slot === layout.threads_max) {
+      finding(`user record ${record} is stranded and every thread slot already holds a spare`);
+      break;
+    }
+    view.u32[view.slot_word(slot, L.T_USER_SPARE)] = record + 1;
+    report.userRecordsRecovered++;
+  }
+}
 
-  // 6. Slots of dead threads. A thread that died between publishing an
-  // entry and advancing its chunk left entry_next on a published entry:
-  // skip those, or the next holder would overwrite a live transaction.
-  // A slot still held as ADOPTING_OWNER at quiescence was held by a thread
-  // that died while adopting its entries: free it too.
-  {
-    const published = new Set(entries);
-    const dead_marks = new Set((options.deadThreadIds ?? []).map((thread_id) => thread_id + 1));
-    dead_marks.add(L.ADOPTING_OWNER);
-    for (let slot = 0; slot < layout.threads_max; slot++) {
-      const record_word = (layout.threads_offset + slot * L.THREAD_RECORD_BYTES) >> 2;
-      if (!dead_marks.has(Atomics.load(view.u32, record_word + (L.T_OWNER >> 2)))) continue;
-      let next = view.u32[record_word + (L.T_ENTRY_NEXT >> 2)];
-      const end = view.u32[record_word + (L.T_ENTRY_END >> 2)];
-      while (next < end && published.has(next)) next++;
-      view.u32[record_word + (L.T_ENTRY_NEXT >> 2)] = next;
-      Atomics.store(view.i32, record_word + (L.T_OWNER >> 2), 0); // publishes the record
-      report.thread_slots_freed++;
-    }
+/** 7. Slots of dead threads. A thread that died between publishing an
+ *  entry and advancing its chunk left entry_next on a published entry: skip
+ *  those, or the next holder would overwrite a live transaction. A slot
+ *  still held as ADOPTING_OWNER was held by a thread that died while
+ *  adopting its entries: free it too. */
+function free_dead_slots(view: LedgerView, entries: number[], dead_marks: Set<number>, report: AuditReport): void {
+  const published = new Set(entries);
+  const marks = new Set(dead_marks);
+  marks.add(L.ADOPTING_OWNER);
+  for (let slot = 0; slot < view.layout.threads_max; slot++) {
+    if (!marks.has(Atomics.load(view.u32, view.slot_word(slot, L.T_OWNER)))) continue;
+    let next = view.u32[view.slot_word(slot, L.T_ENTRY_NEXT)];
+    const end = view.u32[view.slot_word(slot, L.T_ENTRY_END)];
+    while (next < end && published.has(next)) next++;
+    view.u32[view.slot_word(slot, L.T_ENTRY_NEXT)] = next;
+    Atomics.store(view.u32, view.slot_word(slot, L.T_BUSY), 0);
+    Atomics.store(view.u32, view.slot_word(slot, L.T_OWNER), 0); // publishes the record
+    report.threadSlotsFreed++;
   }
-
-  report.ok = report.balance_mismatches === 0 && report.negative_balances === 0 && report.settlement_errors === 0;
-  return report;
 }

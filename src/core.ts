@@ -7,17 +7,22 @@ import { readFileSync } from 'node:fs';
 import { threadId, isMainThread } from 'node:worker_threads';
 import { L, read_header, type Layout } from './layout.js';
 import { RecordWriter } from './fingerprint_encoder.js';
+import { CurrencyTable } from './currencies.js';
+import { plain_error, range_error } from './errors.js';
 
 export interface CoreExports {
   init(slot: number): number;
   layout_fingerprint(): number;
   user_find(name_len: number): number;
-  user_create(name_len: number): number;
+  user_create(name_len: number, balance_units: number, currency_id: number): number;
   user_count(): number;
   user_tickets(): number;
   balance_of(slot: number): number;
+  currency_of(slot: number): number;
   apply(kind: number, user_slot: number, amount: number, currency_ok: number, records_bytes: number): number;
+  tx_lookup(): number;
   entry_prepare_wait(entry: number): number;
+  home_position(): number;
   set_crash_point(point: number): void;
 }
 
@@ -26,21 +31,18 @@ let compiled: WebAssembly.Module | undefined;
 /** The compiled core, compiled once per thread (or received in a handle). */
 export function core_module(): WebAssembly.Module {
   if (!compiled) {
-    const url = new URL('../../build/exwallet.wasm', import.meta.url);
+    const url = new URL('../build/exwallet.wasm', import.meta.url);
     compiled = new WebAssembly.Module(readFileSync(url));
   }
   return compiled;
 }
 
-/** The value layout_fingerprint() must return for this TypeScript build. */
-export function expected_layout_fingerprint(): number {
-  return L.LAYOUT_VERSION * 1000003 + L.ENTRY_SIZE_BYTES * 1009 + L.SCRATCH_SIZE_BYTES + L.HEADER_OFFSET / 64;
-}
-
 export class ThreadCore {
   readonly exports: CoreExports;
   readonly layout: Layout;
-  readonly currency: string;
+  readonly currencies: CurrencyTable;
+  /** The currency record of users created without a currency of their own. */
+  readonly default_currency_id: number;
   readonly wait_ms_max: number;
   readonly initial_balance_units: number;
   readonly u8: Uint8Array;
@@ -58,16 +60,22 @@ export class ThreadCore {
   /** name -> slot, for users seen to exist. Users are never deleted, so an
    *  entry never goes stale; a miss asks the shared table. */
   readonly user_slots = new Map<string, number>();
+  /** slot -> the user's currency text, beside user_slots. */
+  readonly user_currency: string[] = [];
   released = false;
-  /** Bumped by every bet/win/rollback of this thread: a call that finds it
-   *  changed after reading its body was re-entered by one of its getters. */
-  call_generation = 0;
+  /** close() was called on this wallet by this thread. */
+  closed = false;
+  /** close() may hand the memory to the next start() (never shared, small or prefaulted). */
+  pool_on_close = false;
+  /** Word index of this slot's busy word and of the header's run word. */
+  readonly busy_word: number;
+  readonly run_word: number;
 
   constructor(readonly memory: WebAssembly.Memory, module: WebAssembly.Module) {
     const buffer = memory.buffer as unknown as SharedArrayBuffer;
     const header = read_header(buffer);
     this.layout = header.layout;
-    this.currency = header.currency;
+    this.default_currency_id = header.currency_id;
     this.wait_ms_max = header.wait_ms_max;
     this.initial_balance_units = header.initial_balance_units;
     this.u8 = new Uint8Array(buffer);
@@ -76,6 +84,7 @@ export class ThreadCore {
     this.u32 = new Uint32Array(buffer);
     this.f64 = new Float64Array(buffer);
     this.bytes = Buffer.from(buffer);
+    this.currencies = new CurrencyTable(this.u32, this.bytes, this.layout.currencies_offset);
 
     const instance = new WebAssembly.Instance(module, {
       env: {
@@ -86,16 +95,34 @@ export class ThreadCore {
       },
     });
     this.exports = instance.exports as unknown as CoreExports;
-    if (this.exports.layout_fingerprint() !== expected_layout_fingerprint()) {
-      throw new Error('exwallet: build/exwallet.wasm was compiled from another layout.ts; run `npm run build`');
+    if (this.exports.layout_fingerprint() !== L.LAYOUT_FINGERPRINT) {
+      throw plain_error('EXWALLET_BAD_BUILD', 'build/exwallet.wasm was compiled from another layout_constants.ts; run `npm run build`');
     }
     this.thread_slot = claim_thread_slot(this.i32, this.layout);
     const status = this.exports.init(this.thread_slot);
-    if (status !== 0) throw new Error(`exwallet: core init failed (${status})`);
+    if (status !== L.INIT_OK) throw plain_error('EXWALLET_BAD_BUILD', `core init failed (${status})`);
+    // Byte offsets pass 2^31 in wallets over 2 GiB: word indexes come from
+    // unsigned shifts or divisions, never from `>>`.
     this.scratch = this.layout.scratch_offset + this.thread_slot * L.SCRATCH_SIZE_BYTES;
-    this.scratch_u32 = this.scratch >> 2;
-    this.scratch_f64 = this.scratch >> 3;
+    this.scratch_u32 = this.scratch >>> 2;
+    this.scratch_f64 = this.scratch / 8;
+    this.busy_word = (this.layout.threads_offset + this.thread_slot * L.THREAD_RECORD_BYTES + L.T_BUSY) >>> 2;
+    this.run_word = (L.HEADER_OFFSET + L.H_RUN) >>> 2;
     this.records = new RecordWriter(this.u16, this.u32, this.scratch);
+  }
+
+  /** The run word: RUN_OPEN, RUN_PAUSED (audit) or RUN_CLOSED. */
+  run_state(): number {
+    return Atomics.load(this.u32, this.run_word);
+  }
+
+  /** The currency text of user `slot` (cached: a user's currency never changes). */
+  currency_of_slot(slot: number): string {
+    const cached = this.user_currency[slot];
+    if (cached !== undefined) return cached;
+    const text = this.currencies.text_of(this.exports.currency_of(slot));
+    this.user_currency[slot] = text;
+    return text;
   }
 
   /** Give the registry slot back. The caller guarantees no call of this
@@ -112,8 +139,8 @@ export class ThreadCore {
 
 const ADOPTION_LOOKS_MAX = 1000;
 
-function owner_word(layout: Layout, slot: number): number {
-  return (layout.threads_offset + slot * L.THREAD_RECORD_BYTES + L.T_OWNER) >> 2;
+export function owner_word(layout: Layout, slot: number): number {
+  return (layout.threads_offset + slot * L.THREAD_RECORD_BYTES + L.T_OWNER) >>> 2;
 }
 
 /** Take a free slot of the thread registry by compare-exchange. The slot
@@ -130,9 +157,10 @@ function claim_thread_slot(i32: Int32Array, layout: Layout): number {
       if (owner !== (L.ADOPTING_OWNER | 0)) break;
     }
   }
-  throw new RangeError(
-    `exwallet: all ${layout.threads_max} thread slots are taken; detach() wallets of threads that ended, ` +
-    'or start the wallet with a larger maxThreads',
+  throw range_error(
+    'EXWALLET_THREAD_SLOTS_FULL',
+    `all ${layout.threads_max} thread slots are taken; detach() wallets of threads that are done, free the slots of ` +
+    'killed workers with audit(wallet, { deadThreadIds }), or start the wallet with a larger maxThreads',
   );
 }
 

@@ -9,8 +9,13 @@
 // A key is its length (2 units, lo hi) and its units — or, for the keys of
 // Hub88 bodies listed in KNOWN_KEYS, the impossible length 0xffff_ffff and
 // the key's number: same meaning, a few dozen fewer units to copy per call.
-// The value of `currency` equal to the wallet's currency is encoded as type
-// 10 with no units (the same field never encodes it as a string: injective).
+// The value of `currency` equal to the user's currency is encoded as type 10
+// with no units (the same field never encodes it as a string: injective,
+// since the user is compared exactly beside the fingerprint). On a bet or
+// win, any other currency is type 11 with no units: such a request is never
+// applied (WRONG_CURRENCY), so its fingerprint is only ever compared with
+// recorded ones, which all have type 10 — it differs from each, whatever the
+// text, and a currency of any length costs nothing to encode.
 //
 // A value is encoded by type so that different values never share an
 // encoding (1 and "1" differ; so do [] and {}):
@@ -34,7 +39,8 @@ import { L } from './layout.js';
 
 const T_STRING = 1, T_NUMBER = 2, T_TRUE = 3, T_FALSE = 4, T_NULL = 5, T_UNDEFINED = 6;
 const T_BIGINT = 7, T_ARRAY = 8, T_OBJECT = 9;
-const T_WALLET_CURRENCY = 10;
+const T_USER_CURRENCY = 10;
+const T_OTHER_CURRENCY = 11;
 const DEPTH_MAX = 32;
 const KNOWN_KEY_MARK = 0xffff;
 
@@ -67,7 +73,7 @@ export class RecordWriter {
 
   constructor(private readonly u16: Uint16Array, private readonly u32: Uint32Array, scratch_offset: number) {
     this.records_base_bytes = scratch_offset + L.S_RECORDS;
-    this.end_unit = (this.records_base_bytes + L.S_RECORDS_MAX_BYTES) >> 1;
+    this.end_unit = (this.records_base_bytes + L.S_RECORDS_MAX_BYTES) >>> 1;
     this.reset();
   }
 
@@ -107,12 +113,21 @@ export class RecordWriter {
     this.end();
   }
 
-  /** The `currency` field whose value is the wallet's own currency. */
-  wallet_currency_field(): void {
-    this.header_word = this.unit >> 1;
+  /** The `currency` field whose value is the user's own currency. */
+  user_currency_field(): void {
+    this.mark_field(KEY_CURRENCY, T_USER_CURRENCY);
+  }
+
+  /** The `currency` field of a bet or win, not the user's currency. */
+  other_currency_field(): void {
+    this.mark_field(KEY_CURRENCY, T_OTHER_CURRENCY);
+  }
+
+  private mark_field(code: number, type: number): void {
+    this.header_word = this.unit >>> 1;
     this.unit += 4;
-    this.put_known_key(KEY_CURRENCY);
-    this.u16[this.unit++] = T_WALLET_CURRENCY;
+    this.put_known_key(code);
+    this.u16[this.unit++] = type;
     this.end();
   }
 
@@ -212,9 +227,26 @@ export class RecordWriter {
   }
 }
 
-/** A plain object: made by a literal, JSON.parse or Object.create(null). */
+/** A plain object: made by a literal, JSON.parse or Object.create(null), in
+ *  this realm or another (a `vm` context has its own Object.prototype). Not
+ *  an array, even behind a proxy whose getPrototypeOf lies. May throw (a
+ *  proxy trap): callers catch. */
 export function is_plain_object(value: unknown): value is Record<string, unknown> {
   if (typeof value !== 'object' || value === null) return false;
   const proto = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
+  if (proto === Object.prototype || proto === null) return !Array.isArray(value);
+  return is_object_prototype_of_another_realm(proto) && !Array.isArray(value);
+}
+
+const native_object_source = Function.prototype.toString.call(Object);
+
+/** True for the Object.prototype of another realm: the end of its chain, with
+ *  that realm's native Object as its constructor. */
+function is_object_prototype_of_another_realm(proto: object): boolean {
+  if (Object.getPrototypeOf(proto) !== null) return false;
+  const constructor = Object.getOwnPropertyDescriptor(proto, 'constructor')?.value as unknown;
+  return (
+    typeof constructor === 'function' && constructor.prototype === proto && constructor.name === 'Object' &&
+    Function.prototype.toString.call(constructor) === native_object_source
+  );
 }

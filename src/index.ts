@@ -1,8 +1,53 @@
 // exwallet: a Hub88 seamless wallet in shared memory, for many worker threads.
-export { start, share, attach, detach, bet, win, rollback, balance, Wallet, DEFAULTS } from './wallet.js';
-export { createUsers } from './users.js';
-export { audit, type AuditReport, type AuditOptions } from './audit.js';
-export * from './statuses.js';
-export type {
-  WalletOptions, WalletHandle, WalletResponse, BetRequest, WinRequest, RollbackRequest, BalanceRequest,
+//
+// The public surface, typed for the caller (src/types.ts): the functions are
+// the implementation's own (no wrapper on the hot path), re-declared with the
+// public types so that no internal type (the Wallet class, the thread core,
+// WebAssembly) reaches a consumer's compiler.
+
+import * as wallet from './wallet.js';
+import * as users from './users.js';
+import * as auditing from './audit.js';
+import * as statistics from './stats.js';
+import * as lookups from './lookup.js';
+import type {
+  Wallet, WalletOptions, WalletHandle, WalletResponse, BetRequest, WinRequest, RollbackRequest, BalanceRequest,
+  UserEntry, WalletStats, TransactionRecord,
 } from './types.js';
+import type { AuditOptions, AuditReport } from './audit.js';
+
+/** Reserve the shared memory for `options` and load the core; the wallet is bound to the calling thread. */
+export const start = wallet.start as unknown as (options?: WalletOptions) => Wallet;
+/** Create the users that do not exist yet (names, or `{ user, currency?, balance? }`). */
+export const createUsers = users.createUsers as unknown as (wallet: Wallet, users: readonly UserEntry[]) => void;
+/** Hub88 /transaction/bet: synchronous; bad input is a status, never a throw. */
+export const bet = wallet.bet as unknown as (wallet: Wallet, body: BetRequest) => WalletResponse;
+/** Hub88 /transaction/win. */
+export const win = wallet.win as unknown as (wallet: Wallet, body: WinRequest) => WalletResponse;
+/** Hub88 /transaction/rollback. */
+export const rollback = wallet.rollback as unknown as (wallet: Wallet, body: RollbackRequest) => WalletResponse;
+/** Hub88 /user/balance. */
+export const balance = wallet.balance as unknown as (wallet: Wallet, body: BalanceRequest) => WalletResponse;
+/** A structured-cloneable handle for another thread's attach(). */
+export const share = wallet.share as unknown as (wallet: Wallet) => WalletHandle;
+/** The same wallet in this thread (takes a thread slot on first attach). */
+export const attach = wallet.attach as unknown as (handle: WalletHandle) => Wallet;
+/** Give this thread's slot back. */
+export const detach = wallet.detach as unknown as (wallet: Wallet) => void;
+/** Close the wallet for every thread; afterwards every call on it throws (EXWALLET_CLOSED). */
+export const close = wallet.close as unknown as (wallet: Wallet) => Promise<void>;
+/** Counts and fill levels, cheap, from any thread, while calls are in flight. */
+export const stats = statistics.stats as unknown as (wallet: Wallet) => WalletStats;
+/** The recorded transaction of a transaction_uuid, or undefined. */
+export const lookup = lookups.lookup as unknown as (wallet: Wallet, transaction_uuid: string) => TransactionRecord | undefined;
+/** Recompute every balance from the ledger (exactly) and resolve calls of threads that died mid-way; holds the wallet briefly. */
+export const audit = auditing.audit as unknown as (wallet: Wallet, options?: AuditOptions) => AuditReport;
+/** The defaults of start()'s options. */
+export const DEFAULTS: Readonly<Required<Omit<WalletOptions, 'dataDir'>>> = wallet.DEFAULTS;
+
+export * from './statuses.js';
+export type { ErrorCode, ExwalletError } from './errors.js';
+export type {
+  Wallet, WalletOptions, WalletHandle, WalletResponse, BetRequest, WinRequest, RollbackRequest, BalanceRequest,
+  UserEntry, WalletStats, TransactionRecord, AuditOptions, AuditReport,
+};

@@ -19,10 +19,15 @@ export interface LayoutSizes {
 export interface Layout extends LayoutSizes {
   user_records_max: number;
   user_index_capacity: number;
+  /** Physical entries: tx_max budget units plus the slack (layout_constants.ts, "Capacity"). */
+  tx_entries_max: number;
+  release_slack: number;
   tx_index_capacity: number;
+  currencies_offset: number;
   user_index_offset: number;
   user_names_offset: number;
   user_balances_offset: number;
+  user_meta_offset: number;
   tx_index_offset: number;
   tx_entries_offset: number;
   threads_offset: number;
@@ -39,10 +44,16 @@ function align_up(offset_bytes: number): number {
 export function compute_layout(sizes: LayoutSizes): Layout {
   const { users_max, tx_max, threads_max } = sizes;
   const user_records_max = users_max + threads_max;
+  // The slack: entries handed to threads in chunks and not used yet (a chunk
+  // is at most 1/64 of what is left, and at most ENTRY_CHUNK_MAX), plus the
+  // post-claim failures it absorbs before they hold budget units.
+  const release_slack = Math.max(L.RELEASE_SLACK_MIN, Math.ceil(tx_max / 64));
+  const chunk_slack = Math.min(threads_max * L.ENTRY_CHUNK_MAX, tx_max + release_slack);
+  const tx_entries_max = tx_max + release_slack + chunk_slack;
   // Load factor 1/2 on both indexes: probes stay short and bounded, and an
   // empty word is always reachable (the core's probe loops rely on it).
   const user_index_capacity = users_max * 2;
-  const tx_index_capacity = tx_max * 2;
+  const tx_index_capacity = tx_entries_max * 2;
   let offset = L.HEADER_OFFSET + L.HEADER_SIZE_BYTES;
   const take = (bytes: number): number => {
     const at = align_up(offset);
@@ -50,12 +61,14 @@ export function compute_layout(sizes: LayoutSizes): Layout {
     return at;
   };
   const layout: Layout = {
-    users_max, tx_max, threads_max, user_records_max, user_index_capacity, tx_index_capacity,
+    users_max, tx_max, threads_max, user_records_max, user_index_capacity, tx_entries_max, release_slack, tx_index_capacity,
+    currencies_offset: take(L.CURRENCIES_MAX * L.CURRENCY_RECORD_BYTES),
     user_index_offset: take(user_index_capacity * L.INDEX_WORD_BYTES),
     user_names_offset: take(user_records_max * L.USER_NAME_RECORD_BYTES),
     user_balances_offset: take(user_records_max * L.BALANCE_BYTES),
+    user_meta_offset: take(user_records_max * L.USER_META_BYTES),
     tx_index_offset: take(tx_index_capacity * L.INDEX_WORD_BYTES),
-    tx_entries_offset: take(tx_max * L.ENTRY_SIZE_BYTES),
+    tx_entries_offset: take(tx_entries_max * L.ENTRY_SIZE_BYTES),
     threads_offset: take(threads_max * L.THREAD_RECORD_BYTES),
     scratch_offset: take(threads_max * L.SCRATCH_SIZE_BYTES),
     memory_bytes: 0,
@@ -67,6 +80,7 @@ export function compute_layout(sizes: LayoutSizes): Layout {
 export interface HeaderInit {
   initial_balance_units: number;
   fingerprint_seed: bigint;
+  hash_key: readonly [bigint, bigint];
   wait_ms_max: number;
   currency_utf8: Uint8Array;
 }
@@ -86,9 +100,19 @@ export function write_header(buffer: SharedArrayBuffer, layout: Layout, init: He
   u32(L.H_THREADS_MAX, layout.threads_max);
   view.setBigInt64(L.H_INITIAL_BALANCE, BigInt(init.initial_balance_units), true);
   view.setBigUint64(L.H_FINGERPRINT_SEED, init.fingerprint_seed, true);
+  view.setBigUint64(L.H_HASH_KEY, init.hash_key[0], true);
+  view.setBigUint64(L.H_HASH_KEY + 8, init.hash_key[1], true);
   u32(L.H_WAIT_MS_MAX, init.wait_ms_max);
-  u32(L.H_CURRENCY_LEN, init.currency_utf8.length);
-  new Uint8Array(buffer, L.HEADER_OFFSET + L.H_CURRENCY, L.CURRENCY_MAX_BYTES).set(init.currency_utf8);
+  u32(L.H_TX_ENTRIES_MAX, layout.tx_entries_max);
+  u32(L.H_RELEASE_SLACK, layout.release_slack);
+  // The wallet's currency is currency record 0.
+  const record = layout.currencies_offset;
+  new Uint8Array(buffer, record + L.C_BYTES, L.CURRENCY_MAX_BYTES).set(init.currency_utf8);
+  new Uint32Array(buffer, record, 1)[0] = init.currency_utf8.length;
+  u32(L.H_CURRENCIES_RESERVED, 1);
+  u32(L.H_CURRENCY_ID, 0);
+  u32(L.H_CURRENCIES_OFFSET, layout.currencies_offset);
+  u32(L.H_USER_META_OFFSET, layout.user_meta_offset);
   u32(L.H_USER_INDEX_OFFSET, layout.user_index_offset);
   u32(L.H_USER_NAMES_OFFSET, layout.user_names_offset);
   u32(L.H_USER_BALANCES_OFFSET, layout.user_balances_offset);
@@ -103,7 +127,8 @@ export interface HeaderView {
   layout: Layout;
   initial_balance_units: number;
   wait_ms_max: number;
-  currency: string;
+  /** The wallet's default currency record. */
+  currency_id: number;
   seed_hex: string;
 }
 
@@ -118,6 +143,8 @@ export function read_header(buffer: SharedArrayBuffer): HeaderView {
   const layout = compute_layout({ users_max: u32(L.H_USERS_MAX), tx_max: u32(L.H_TX_MAX), threads_max: u32(L.H_THREADS_MAX) });
   // Pair assertion: the offsets recomputed here equal the ones written.
   const written = [
+    [L.H_TX_ENTRIES_MAX, layout.tx_entries_max], [L.H_RELEASE_SLACK, layout.release_slack],
+    [L.H_CURRENCIES_OFFSET, layout.currencies_offset], [L.H_USER_META_OFFSET, layout.user_meta_offset],
     [L.H_USER_INDEX_OFFSET, layout.user_index_offset], [L.H_USER_NAMES_OFFSET, layout.user_names_offset],
     [L.H_USER_BALANCES_OFFSET, layout.user_balances_offset], [L.H_TX_INDEX_OFFSET, layout.tx_index_offset],
     [L.H_TX_ENTRIES_OFFSET, layout.tx_entries_offset], [L.H_THREADS_OFFSET, layout.threads_offset],
@@ -126,13 +153,11 @@ export function read_header(buffer: SharedArrayBuffer): HeaderView {
   for (const [at, expected] of written) {
     if (u32(at) !== expected) throw new Error(`exwallet: header field at +${at} is ${u32(at)}, layout says ${expected}`);
   }
-  const currency_len = u32(L.H_CURRENCY_LEN);
-  const currency = Buffer.from(buffer, L.HEADER_OFFSET + L.H_CURRENCY, currency_len).toString('utf8');
   return {
     layout,
     initial_balance_units: Number(view.getBigInt64(L.H_INITIAL_BALANCE, true)),
     wait_ms_max: u32(L.H_WAIT_MS_MAX),
-    currency,
+    currency_id: u32(L.H_CURRENCY_ID),
     seed_hex: view.getBigUint64(L.H_FINGERPRINT_SEED, true).toString(16),
   };
 }

@@ -9,22 +9,43 @@
 //
 // One shared WebAssembly.Memory, sized at start() and never grown:
 //
-//   0                 65536      +4096                                       end
-//   | AS static data  | header   | user index | user names | user balances |
-//   |  (must be none) |          | u64 x cap  | 256 B x N  | i64 x N       |
-//   --------------------------------------------------------------------------
-//   | tx index          | tx entries             | thread registry | scratch  |
-//   | u64 x tx_capacity | 72 B x tx_max          | 64 B x threads  | 64 KiB x |
-//   |                   |                        |                 | threads  |
+//   0                 65536      +4096
+//   | AS static data  | header   | currencies      | user index | user names | user balances | user meta    |
+//   |  (must be none) |          | 128 B x 1024    | u64 x cap  | 256 B x N  | i64 x N       | 16 B x N     |
+//   -------------------------------------------------------------------------------------------------------
+//   | tx index          | tx entries                    | thread registry | scratch            |       end
+//   | u64 x tx_capacity | 72 B x (tx_max + slack)       | 64 B x threads  | 128 KiB x threads  |
 //
-// Every region starts on a 64-byte boundary. Index words are never changed
-// once non-zero (keys are bound for life), which is what makes probing without
-// locks safe: a prober that passed a word never needs to look at it again.
+// Every region starts on a 64-byte boundary. Offsets are u32 (the memory is
+// at most 4 GiB); the TypeScript face must index typed arrays with `>>> 2`
+// or a division, never `>> 2`, or offsets past 2 GiB turn negative.
+//
+// Index words are never changed once non-zero (keys are bound for life),
+// which is what makes probing without locks safe: a prober that passed a
+// word never needs to look at it again.
 //
 // Index word (user index and tx index alike), one u64:
 //
 //   63            32 31             0
 //   | tag (32 bits)  | record + 1     |     0 = empty; record + 1 >= 1 otherwise
+//
+// Both indexes hash with SipHash-1-3 under the wallet's random 128-bit key
+// (H_HASH_KEY): nobody who does not know the key can aim keys at one probe run.
+//
+// One currency record (CURRENCY_RECORD_BYTES = 128), append-only:
+//
+//   off size field
+//    0   4   length         UTF-8 bytes, 0 = not yet published
+//    4  64   UTF-8 bytes    (1-64; per-user currencies are 1-16)
+//
+// One user meta record (USER_META_BYTES = 16), written before the user's
+// index word publishes it:
+//
+//   off size field
+//    0   8   base_units     the balance the ledger starts from (the initial
+//                           balance; audit checks balance = base + deltas)
+//    8   4   currency_id    index into the currency records
+//   12   4   (reserved)
 //
 // One transaction entry (ENTRY_SIZE_BYTES = 72):
 //
@@ -32,7 +53,7 @@
 //    0   4   state           phase | kind | settlement | waiters | owner (below)
 //    4   4   user_slot       the user the transaction moved money for
 //    8   4   ref_entry       win/rollback: entry index of the settled bet
-//   12   4   (reserved)
+//   12   4   (reserved: the durable journal's epoch)
 //   16  16   uuid            transaction_uuid, 16 bytes, the key
 //   32  16   request_uuid    the original request_uuid, replayed to duplicates
 //   48   8   fingerprint     64-bit hash of every other field (see fingerprint.ts)
@@ -51,15 +72,33 @@
 //                           OPEN -> SETTLING_ROLLBACK -> ROLLED_BACK
 //                                                     -> OPEN (the refund failed)
 //   bit  8     waiters      a twin sleeps on this word: notify on change
+//   bit  9     unit_held    RELEASED only: this entry still holds one budget
+//                           unit (the release slack was spent, see below)
 //   bits 16-31 owner        thread slot of the claimer (audit, diagnostics)
+//
+// Capacity. `tx_max` (maxTransactions) is a BUDGET of units: every applied
+// transaction holds one, and every open bet holds a second one in reserve for
+// its settlement. So a bet takes 2 units and a win or rollback of an open bet
+// takes none (it uses the bet's reserve): the settlement of an open bet can
+// never be refused for room. A request that fails gives its units back.
+// Physical entries are tx_max + slack: a failure found only after the uuid
+// was claimed leaves its entry bound to that uuid (RELEASED; retries of the
+// uuid meet there), and the first RELEASE_SLACK of those come out of the
+// slack rather than the budget; entries handed to threads in chunks but not
+// used yet come out of the slack too (at most threads x chunk).
 
-export const LAYOUT_VERSION = 1;
+export const LAYOUT_VERSION = 2;
 export const LAYOUT_MAGIC = 0x4c575845; // "EXWL" little-endian
+/** Version of the fingerprint encoding (src/fingerprint_encoder.ts and
+ *  assembly/fingerprint.ts): a stored fingerprint is only comparable with
+ *  one computed by the same version. */
+export const FINGERPRINT_VERSION = 2;
 
 export const STATIC_DATA_MAX_BYTES = 65536;
 export const HEADER_OFFSET = 65536;
 export const HEADER_SIZE_BYTES = 4096;
 export const REGION_ALIGN_BYTES = 64;
+export const CACHE_LINE_BYTES = 64;
 
 // Header fields (byte offsets from HEADER_OFFSET).
 export const H_MAGIC = 0; //                 u32
@@ -67,15 +106,18 @@ export const H_VERSION = 4; //               u32
 export const H_USERS_MAX = 8; //             u32  users the table accepts
 export const H_USER_RECORDS_MAX = 12; //     u32  users_max + threads_max (race spares)
 export const H_USER_INDEX_CAPACITY = 16; //  u32  index words (2 x users_max)
-export const H_TX_MAX = 20; //               u32  transactions the table accepts
-export const H_TX_INDEX_CAPACITY = 24; //    u32  index words (2 x tx_max)
+export const H_TX_MAX = 20; //               u32  budget units (maxTransactions)
+export const H_TX_INDEX_CAPACITY = 24; //    u32  index words (2 x tx_entries_max)
 export const H_THREADS_MAX = 28; //          u32  thread slots (scratch regions)
 export const H_INITIAL_BALANCE = 32; //      i64  balance of a new user, in units
 export const H_FINGERPRINT_SEED = 40; //     u64  random per wallet
 export const H_WAIT_MS_MAX = 48; //          u32  bound on waiting for a twin
-export const H_CURRENCY_LEN = 52; //         u32  UTF-8 bytes of the currency
-export const H_CURRENCY = 56; //             [CURRENCY_MAX_BYTES] UTF-8
-export const H_USER_INDEX_OFFSET = 128; //   u32  region offsets, from byte 0
+export const H_CURRENCY_ID = 52; //          u32  the wallet's default currency (a currency record)
+export const H_HASH_KEY = 56; //             2 x u64  SipHash key of both indexes, random per wallet
+export const H_TX_ENTRIES_MAX = 72; //       u32  physical entries (tx_max + slack)
+export const H_RELEASE_SLACK = 76; //        u32  post-claim failures the slack absorbs
+export const H_CURRENCIES_OFFSET = 124; //   u32  region offsets, from byte 0
+export const H_USER_INDEX_OFFSET = 128;
 export const H_USER_NAMES_OFFSET = 132;
 export const H_USER_BALANCES_OFFSET = 136;
 export const H_TX_INDEX_OFFSET = 140;
@@ -83,34 +125,58 @@ export const H_TX_ENTRIES_OFFSET = 144;
 export const H_THREADS_OFFSET = 148;
 export const H_SCRATCH_OFFSET = 152;
 export const H_MEMORY_PAGES = 156; //        u32  memory size in 64 KiB pages
-// Counters written by more than one thread each get a cache line of their
-// own; none of them is touched on the bet/win/rollback hot path except once
-// per ENTRY_CHUNK_MAX entries.
-export const H_USERS_RESERVED = 256; //      u32  user tickets taken (<= users_max)
+export const H_USER_META_OFFSET = 160;
+// Words written by more than one thread each get a cache line of their own;
+// none of them is touched on the bet/win/rollback hot path except once per
+// chunk (entries, budget) and the run word (one load per call).
+export const H_USERS_RESERVED = 256; //      u32  user tickets taken (<= H_USERS_MAX)
 export const H_USER_RECORDS_NEXT = 320; //   u32  next free user record
-export const H_TX_ENTRIES_NEXT = 384; //     u32  next free entry (handed out in chunks)
+export const H_TX_ENTRIES_NEXT = 384; //     u32  next free physical entry (handed out in chunks)
 export const H_USERS_PUBLISHED = 448; //     u32  users created (<= H_USERS_RESERVED; the
 //                                                 difference is creations in flight)
+export const H_TX_BUDGET_NEXT = 512; //      u32  budget units handed to thread slots (in chunks)
+export const H_RELEASED_BOUND = 576; //      u32  RELEASED entries holding no unit (<= H_RELEASE_SLACK)
+export const H_CURRENCIES_RESERVED = 640; // u32  currency records taken
+export const H_RUN = 704; //                 u32  RUN_* below; read by every call, written rarely
 
-export const CURRENCY_MAX_BYTES = 64;
+// The run word: every call loads it once, after announcing itself busy.
+export const RUN_OPEN = 0;
+export const RUN_PAUSED = 1; // audit() holds the wallet: calls wait (bounded), then retry
+export const RUN_CLOSED = 2; // close(): every call throws
+
+export const CURRENCY_MAX_BYTES = 64; //        the wallet's `currency` option
+export const USER_CURRENCY_MAX_BYTES = 16; //   a user's own currency (spec: 1-16)
+export const CURRENCIES_MAX = 1024;
+export const CURRENCY_RECORD_BYTES = 128;
+export const C_LENGTH = 0;
+export const C_BYTES = 4;
 
 export const INDEX_WORD_BYTES = 8;
 export const USER_NAME_RECORD_BYTES = 256; // u8 length + up to 255 UTF-8 bytes
 export const USER_NAME_MAX_BYTES = 255;
 export const BALANCE_BYTES = 8;
+export const USER_META_BYTES = 16;
+export const M_BASE_UNITS = 0;
+export const M_CURRENCY_ID = 8;
 
 export const ENTRY_SIZE_BYTES = 72;
 export const E_STATE = 0;
 export const E_USER_SLOT = 4;
 export const E_REF_ENTRY = 8;
+export const E_EPOCH = 12;
 export const E_UUID = 16;
 export const E_REQUEST_UUID = 32;
 export const E_FINGERPRINT = 48;
 export const E_AMOUNT = 56;
 export const E_BALANCE_AFTER = 64;
-// Entries are handed to a thread in chunks so the shared counter is touched
-// once per chunk, not once per transaction.
+// Entries and budget units are handed to a thread in chunks so the shared
+// counters are touched once per chunk, not once per transaction.
 export const ENTRY_CHUNK_MAX = 64;
+export const BUDGET_CHUNK_MAX = 64;
+/** Budget units a bet takes: its own entry and its settlement's reserve. */
+export const BET_UNITS = 2;
+/** Post-claim failures absorbed by the slack: at least this many, or 1/64 of the budget. */
+export const RELEASE_SLACK_MIN = 64;
 
 // State word fields.
 export const PHASE_MASK = 0x7;
@@ -131,10 +197,11 @@ export const SETTLE_SETTLING_ROLLBACK = 2;
 export const SETTLE_WON = 3;
 export const SETTLE_ROLLED_BACK = 4;
 export const WAITERS_BIT = 0x100;
+export const UNIT_HELD_BIT = 0x200;
 export const OWNER_SHIFT = 16;
 
-// Thread registry: one record per thread slot, a cache line each (only its
-// holder writes it, on every call that takes an entry).
+// Thread registry: one record per thread slot, a cache line each. Only its
+// holder writes it (audit too, at quiescence); stats() and audit() read it.
 //
 //   off size field
 //    0   4   owner         0 = free, otherwise the holder's Node threadId + 1
@@ -142,11 +209,27 @@ export const OWNER_SHIFT = 16;
 //    8   4   entry_end     this slot; they outlive the thread that reserved
 //                          them, so a detach or a new holder loses none
 //   12   4   user_spare    a user record lost in a creation race, + 1 (0: none)
+//   16   4   budget_units  budget units reserved for this slot (like entries)
+//   20   4   busy          1 while a call of this slot changes shared state
+//                          (audit waits for 0); the durable journal will
+//                          announce its epoch here
+//   24   8   (reserved)
+//   32   8   bets          transactions this slot committed, by kind:
+//   40   8   wins          stats() sums them over the slots (no shared
+//   48   8   rollbacks     counter is written on the hot path)
+//   56   4   released      post-claim failures of this slot
+//   60   4   (reserved)
 export const THREAD_RECORD_BYTES = 64;
 export const T_OWNER = 0;
 export const T_ENTRY_NEXT = 4;
 export const T_ENTRY_END = 8;
 export const T_USER_SPARE = 12;
+export const T_BUDGET_UNITS = 16;
+export const T_BUSY = 20;
+export const T_BETS = 32;
+export const T_WINS = 40;
+export const T_ROLLBACKS = 48;
+export const T_RELEASED = 56;
 /** Owner mark of a free slot held for a moment to adopt its entries. */
 export const ADOPTING_OWNER = 0xffffffff;
 
@@ -160,10 +243,13 @@ export const ADOPTING_OWNER = 0xffffffff;
 //    56    4   out: entry index the call is waiting on (twin in flight)
 //    60    4   out: user slot of the replayed entry
 //    64   16   out: request_uuid of the replayed entry
+//    80    8   out: amount (f64) of a looked-up entry
+//    88    4   out: state word of a looked-up entry
 //   128  256   a user name, UTF-8 (user lookup and creation)
 //   384   36   out: that request_uuid as canonical text (ASCII)
+//   420   36   out: a looked-up win/rollback's bet uuid as canonical text
 //   512  ...   fingerprint records (see fingerprint.ts), up to the end
-export const SCRATCH_SIZE_BYTES = 65536;
+export const SCRATCH_SIZE_BYTES = 131072;
 export const S_UUID = 0;
 export const S_REQUEST_UUID = 16;
 export const S_REF_UUID = 32;
@@ -171,14 +257,18 @@ export const S_OUT_BALANCE = 48;
 export const S_OUT_ENTRY = 56;
 export const S_OUT_USER_SLOT = 60;
 export const S_OUT_REQUEST_UUID = 64;
+export const S_OUT_AMOUNT = 80;
+export const S_OUT_STATE = 88;
 export const S_NAME = 128;
 export const S_OUT_REQUEST_TEXT = 384;
+export const S_OUT_REF_TEXT = 420;
 export const UUID_TEXT_BYTES = 36;
 export const S_RECORDS = 512;
-export const S_RECORDS_MAX_BYTES = 65536 - 512;
+export const S_RECORDS_MAX_BYTES = SCRATCH_SIZE_BYTES - S_RECORDS;
 
 // Statuses returned by the core. The TypeScript face maps them to Hub88
-// status strings; TWIN_IN_FLIGHT is internal (the caller waits and retries).
+// status strings; TWIN_IN_FLIGHT and PAUSED are internal (the caller waits
+// and retries), CLOSED makes the call throw.
 export const ST_OK = 0;
 export const ST_UNKNOWN = 1;
 export const ST_NOT_ENOUGH_MONEY = 2;
@@ -190,10 +280,35 @@ export const ST_TWIN_IN_FLIGHT = 7; // entry index in scratch at S_OUT_ENTRY
 export const ST_TABLE_FULL = 8; //     answered as RS_ERROR_UNKNOWN
 export const ST_OVERFLOW = 9; //       answered as RS_ERROR_UNKNOWN
 export const ST_SETTLED = 10; //       bet already won / rolled back: RS_ERROR_UNKNOWN
+export const ST_PAUSED = 11; //        audit holds the wallet: wait on H_RUN, retry
+export const ST_CLOSED = 12; //        the wallet was closed
+
+// Return codes of the user table (user_find / user_create), >= 0 is a slot.
+export const USER_NOT_FOUND = -1;
+export const USER_TABLE_FULL = -2;
+export const USER_PAUSED = -3;
+export const USER_CLOSED = -4;
+
+// Return codes of init().
+export const INIT_OK = 0;
+export const INIT_BAD_MAGIC = -1;
+export const INIT_BAD_VERSION = -2;
+export const INIT_BAD_SLOT = -3;
+export const INIT_STATIC_DATA = -10;
 
 // Bounds on every loop of the core.
-export const CAS_RETRY_MAX = 1 << 20; // balance compare-exchange attempts
+export const CAS_RETRY_MAX = 1 << 20; //  balance compare-exchange attempts
+export const COUNTER_RETRY_MAX = 1024; // chunk counters: past it, answer "full" for now
+export const RESTART_MAX = 1024; //       apply restarts after losing a race
+export const WAIT_MARK_TRIES_MAX = 64; // setting WAITERS_BIT on a twin's claim
 export const MAX_SAFE_UNITS = 9007199254740991; // Number.MAX_SAFE_INTEGER
+
+/** What both compilers must agree on; the core exports the value it was
+ *  compiled with and every thread compares it with its own (a stale build
+ *  fails loudly instead of misreading the memory). */
+export const LAYOUT_FINGERPRINT =
+  LAYOUT_VERSION * 1000003 + FINGERPRINT_VERSION * 7919 + ENTRY_SIZE_BYTES * 1009 + THREAD_RECORD_BYTES * 131 +
+  SCRATCH_SIZE_BYTES / 64 + HEADER_OFFSET / 64 + H_RUN + CURRENCY_RECORD_BYTES + USER_META_BYTES * 17;
 
 // Fault-injection points of `apply` (tests only; see state.ts).
 export const CRASH_AFTER_CLAIM = 1; //          claim published, nothing moved

@@ -1,53 +1,71 @@
-// The public types of the contract (spec §1, §7): Hub88 Operator Wallet API
-// bodies as plain objects with the same snake_case keys.
+// The public types of the contract (docs/contract.md §1, §7, §11): Hub88
+// Operator Wallet API bodies as plain objects with the same snake_case keys.
+// They name only public things: a consumer compiles them with `strict` and
+// without `skipLibCheck`.
 
 import type { Status } from './statuses.js';
 
 export interface WalletOptions {
   /** Users the wallet can hold (default 1_048_576). */
   maxUsers?: number;
-  /** Applied transactions it can record (default 4_194_304). */
+  /** Budget of the transaction table (default 4_194_304): every applied
+   *  transaction takes one unit and every open bet holds one more for its
+   *  settlement; past it, new bets get RS_ERROR_UNKNOWN. */
   maxTransactions?: number;
-  /** Balance of each new user, in the currency's smallest unit (default 100_000). */
+  /** Balance of each new user without one of its own, in the currency's smallest unit (default 100_000). */
   initialBalance?: number;
-  /** The currency of every user (default "USD"), at most 64 UTF-8 bytes. */
+  /** Currency of users created without one of their own (default "USD"), 1-64 UTF-8 bytes. */
   currency?: string;
-  /** Threads that can be attached at once, each with its 64 KiB scratch region (default 1024). A slot is held until detach(), the thread ends by itself, or audit({ deadThreadIds }) frees it. */
+  /** Threads that can be attached at once, each with its 128 KiB scratch region (default 1024). A slot is held until detach(), the thread ends by itself, or audit({ deadThreadIds }) frees it. */
   maxThreads?: number;
   /** How long a call waits for a concurrent twin of its transaction_uuid
-   *  before answering RS_ERROR_UNKNOWN, in milliseconds (default 500). */
+   *  (or for an audit) before answering RS_ERROR_UNKNOWN, in milliseconds (default 500). */
   twinWaitMs?: number;
   /** Touch every page of the shared memory in start() (default false), so
    *  no call ever pays for a page fault: a first touch of a page costs ~1-2 µs,
    *  and a fresh table faults on many inserts (it is most of p99). The price:
-   *  the whole reservation is resident at once (~700 MiB and ~250 ms for the
+   *  the whole reservation is resident at once (~750 MiB and ~250 ms for the
    *  defaults), which is why it is not the default; latency-critical services
    *  should turn it on. */
   prefault?: boolean;
+  /** A durable wallet's directory (contract §9): not in this version; start() refuses it. */
+  dataDir?: string;
 }
 
+/** A user for createUsers: a name, or a name with its own currency and starting balance. */
+export type UserEntry = string | { user: string; currency?: string; balance?: number };
+
+/** Hub88 /transaction/bet. Other fields (game_code, round, meta, …) are
+ *  fingerprinted with the rest: a retry must send them unchanged. */
 export interface BetRequest {
   user: string;
   transaction_uuid: string;
   request_uuid: string;
   currency: string;
   amount: number;
+  round?: string;
+  game_code?: string;
   [field: string]: unknown;
 }
 
+/** Hub88 /transaction/win: a credit that settles the bet it references. */
 export interface WinRequest extends BetRequest {
   reference_transaction_uuid: string;
 }
 
+/** Hub88 /transaction/rollback: refunds the referenced bet (no amount). */
 export interface RollbackRequest {
   user: string;
   transaction_uuid: string;
   request_uuid: string;
   reference_transaction_uuid: string;
   currency?: string;
+  round?: string;
+  game_code?: string;
   [field: string]: unknown;
 }
 
+/** Hub88 /user/balance. */
 export interface BalanceRequest {
   user: string;
   request_uuid: string;
@@ -58,16 +76,68 @@ export interface WalletResponse {
   user: string;
   status: Status;
   request_uuid: string;
-  /** Present on RS_OK and RS_ERROR_NOT_ENOUGH_MONEY. */
+  /** Present on RS_OK and RS_ERROR_NOT_ENOUGH_MONEY: the user's currency. */
   currency?: string;
   /** Present on RS_OK (after the change) and RS_ERROR_NOT_ENOUGH_MONEY (current). */
   balance?: number;
 }
 
-/** What share() returns: structured-cloneable, for postMessage / workerData. */
+declare const wallet_brand: unique symbol;
+declare const handle_brand: unique symbol;
+
+/** A wallet as one thread sees it, from start() or attach(). Opaque: pass it
+ *  to the module's functions. `using` it closes the wallet at the block's end. */
+export interface Wallet {
+  readonly [wallet_brand]: true;
+  [Symbol.dispose](): void;
+}
+
+/** What share() returns: structured-cloneable, for postMessage / workerData. Opaque. */
 export interface WalletHandle {
-  readonly kind: 'exwallet.handle';
-  readonly memory: WebAssembly.Memory;
-  readonly module: WebAssembly.Module;
-  readonly wallet_id: string;
+  readonly [handle_brand]: true;
+}
+
+/** stats(wallet): counts and fill levels. Sums of per-thread counters, read
+ *  without stopping anyone: while calls are in flight each figure is one it
+ *  really had a moment ago (the figures may be from slightly different moments). */
+export interface WalletStats {
+  users: number;
+  usersMax: number;
+  currencies: number;
+  /** Transactions applied, in all and by kind. */
+  transactions: number;
+  bets: number;
+  wins: number;
+  rollbacks: number;
+  /** Bets neither won nor rolled back. */
+  openBets: number;
+  /** Entries in memory (applied transactions; memory-only wallets keep them all). */
+  inMemory: number;
+  /** The transaction budget (maxTransactions) and how it is used: applied transactions plus the settlement reserve of open bets. */
+  budget: number;
+  budgetUsed: number;
+  reserveHeld: number;
+  /** budgetUsed / budget. */
+  tableFill: number;
+  /** Failures found after claiming a uuid (races), whose entries stay bound to their uuid. */
+  releasedAfterClaim: number;
+  threadSlots: number;
+  threadSlotsInUse: number;
+}
+
+/** lookup(wallet, transaction_uuid): one recorded transaction. */
+export interface TransactionRecord {
+  transactionUuid: string;
+  kind: 'bet' | 'win' | 'rollback';
+  user: string;
+  /** Bet or win: the amount; rollback: the refund. */
+  amount: number;
+  currency: string;
+  balanceAfter: number;
+  /** The request_uuid of the request that applied it (replayed to duplicates). */
+  requestUuid: string;
+  /** Bets only. */
+  settlement?: 'open' | 'won' | 'rolled_back';
+  /** Wins and rollbacks only: the bet it settled. */
+  referenceTransactionUuid?: string;
 }

@@ -2,10 +2,10 @@
 
 import { L } from './layout.js';
 import type { ThreadCore } from './core.js';
-import { Wallet } from './wallet.js';
+import { Wallet, next_call } from './wallet.js';
 import { is_well_formed } from './text.js';
-
-const USER_TABLE_FULL = -2;
+import { plain_error, range_error, type_error } from './errors.js';
+import type { UserEntry } from './types.js';
 
 /** Write `name` as UTF-8 into scratch; its byte length, or -1 if it cannot be
  *  a user name (longer than 255 bytes, or not well-formed UTF-16). */
@@ -41,33 +41,74 @@ function describe(value: unknown): string {
   }
 }
 
-/** Create every name of `users` that does not exist yet, with the wallet's
- *  currency and initial balance. Ignores "" and existing names (repeats in
- *  the call too). Throws TypeError naming the first bad entry (creating
- *  nothing), or RangeError if the table cannot take the new names (creating
- *  nothing, unless another thread fills the table during the call: then the
- *  names before the one that did not fit stay created). */
-export function createUsers(wallet: Wallet, users: string[]): void {
-  const core = Wallet.core_of(wallet);
-  if (!Array.isArray(users)) throw new TypeError('exwallet: createUsers expects an array of user names');
-  const names: string[] = [];
-  for (let index = 0; index < users.length; index++) {
-    const name: unknown = users[index];
-    if (typeof name !== 'string') {
-      throw new TypeError(`exwallet: createUsers: entry ${index} is not a string (${describe(name)})`);
-    }
-    if (!is_well_formed(name)) {
-      throw new TypeError(`exwallet: createUsers: entry ${index} is not well-formed Unicode (a lone surrogate)`);
-    }
-    if (Buffer.byteLength(name, 'utf8') > L.USER_NAME_MAX_BYTES) {
-      throw new TypeError(
-        `exwallet: createUsers: entry ${index} (${JSON.stringify(name.slice(0, 32))}…) is ${describe(name)}; ` +
-        `the limit is ${L.USER_NAME_MAX_BYTES}`,
-      );
-    }
-    if (name !== '') names.push(name);
+function bad_entry(index: number, why: string): Error {
+  return type_error('EXWALLET_BAD_USER_ENTRY', `createUsers: entry ${index} ${why}`);
+}
+
+/** One user to create: its name and, resolved, its currency and balance. */
+interface NewUser {
+  name: string;
+  currency: string | undefined;
+  balance_units: number | undefined;
+}
+
+/** A name as the table stores it: well-formed, 0-255 UTF-8 bytes. */
+function check_name(index: number, name: unknown): string {
+  if (typeof name !== 'string') throw bad_entry(index, `is not a user name or { user, currency?, balance? } (${describe(name)})`);
+  if (!is_well_formed(name)) throw bad_entry(index, 'is not well-formed Unicode (a lone surrogate)');
+  if (Buffer.byteLength(name, 'utf8') > L.USER_NAME_MAX_BYTES) {
+    throw bad_entry(index, `(${JSON.stringify(name.slice(0, 32))}…) is ${describe(name)}; the limit is ${L.USER_NAME_MAX_BYTES}`);
   }
-  create_all(core, [...new Set(names)]);
+  return name;
+}
+
+/** A string entry, or an object `{ user, currency?, balance? }`. */
+function parse_entry(index: number, entry: unknown): NewUser {
+  if (typeof entry === 'string') return { name: check_name(index, entry), currency: undefined, balance_units: undefined };
+  if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) {
+    throw bad_entry(index, `is not a user name or { user, currency?, balance? } (${describe(entry)})`);
+  }
+  const { user, currency, balance } = entry as Record<string, unknown>;
+  const name = check_name(index, user);
+  if (currency !== undefined) {
+    const bytes = typeof currency === 'string' && is_well_formed(currency) ? Buffer.byteLength(currency, 'utf8') : -1;
+    if (bytes < 1 || bytes > L.USER_CURRENCY_MAX_BYTES) {
+      throw bad_entry(index, `has currency ${describe(currency)}; a currency is well-formed text of 1 to ${L.USER_CURRENCY_MAX_BYTES} UTF-8 bytes`);
+    }
+  }
+  if (balance !== undefined && (typeof balance !== 'number' || !Number.isSafeInteger(balance) || balance < 0)) {
+    throw bad_entry(index, `has balance ${describe(balance)}; a balance is a safe integer >= 0`);
+  }
+  return { name, currency: currency as string | undefined, balance_units: balance as number | undefined };
+}
+
+/** Create every user of `users` that does not exist yet: each entry a name
+ *  (with the wallet's currency and initial balance) or `{ user, currency?,
+ *  balance? }`. Ignores "" and existing names (repeats in the call too: the
+ *  first entry of a name wins); an existing user keeps its currency and
+ *  balance. Throws TypeError naming the first bad entry (creating nothing),
+ *  or RangeError if the table cannot take the new names (creating nothing,
+ *  unless another thread fills the table during the call: then the names
+ *  before the one that did not fit stay created). */
+export function createUsers(wallet: Wallet, users: readonly (string | UserEntry)[]): void {
+  const core = Wallet.core_of(wallet);
+  next_call();
+  if (!Array.isArray(users)) throw type_error('EXWALLET_BAD_USER_ENTRY', 'createUsers expects an array of user names or { user, currency?, balance? }');
+  const by_name = new Map<string, NewUser>();
+  for (let index = 0; index < users.length; index++) {
+    const entry = parse_entry(index, users[index]);
+    if (entry.name !== '' && !by_name.has(entry.name)) by_name.set(entry.name, entry);
+  }
+  const currency_ids = new Map<string, number>();
+  for (const { currency } of by_name.values()) {
+    if (currency === undefined || currency_ids.has(currency)) continue;
+    const id = core.currencies.id_of(currency, Buffer.from(currency, 'utf8'));
+    if (id < 0) {
+      throw range_error('EXWALLET_CURRENCY_TABLE_FULL', `the wallet already holds ${L.CURRENCIES_MAX} currencies; ${JSON.stringify(currency)} does not fit`);
+    }
+    currency_ids.set(currency, id);
+  }
+  create_all(core, [...by_name.values()], currency_ids);
 }
 
 /** Pause used while another thread's creation is in flight: a private word
@@ -86,35 +127,48 @@ const IN_FLIGHT_PAUSE_MS = 0.05;
  *  full for them at t0 — the instant the RangeError linearizes at. Otherwise
  *  look again, for at most twinWaitMs (a thread that died holding a ticket is
  *  waited out; audit() returns such tickets). */
-function create_all(core: ThreadCore, names: string[]): void {
+function create_all(core: ThreadCore, users: NewUser[], currency_ids: ReadonlyMap<string, number>): void {
   const users_max = core.layout.users_max;
   let deadline_ms = 0;
   for (;;) {
     const tickets = core.exports.user_tickets(); // t0
     const created = core.exports.user_count();
-    const fresh = names.filter((name) => user_slot_of(core, name) < 0); // t1
+    const fresh = users.filter((user) => user_slot_of(core, user.name) < 0); // t1
     if (fresh.length === 0) return;
     let full_at: string | undefined;
+    let paused = false;
     if (fresh.length <= users_max - tickets) {
-      for (const name of fresh) {
-        const slot = core.exports.user_create(write_name(core, name));
-        if (slot === USER_TABLE_FULL) {
-          full_at = name;
+      for (const user of fresh) {
+        const currency_id = user.currency === undefined ? core.default_currency_id : currency_ids.get(user.currency) as number;
+        const balance_units = user.balance_units ?? core.initial_balance_units;
+        const slot = core.exports.user_create(write_name(core, user.name), balance_units, currency_id);
+        if (slot === L.USER_CLOSED) throw type_error('EXWALLET_CLOSED', 'this wallet was closed; start() a new one');
+        if (slot === L.USER_PAUSED) {
+          paused = true; // audit holds the wallet: look again shortly
           break;
         }
-        core.user_slots.set(name, slot);
+        if (slot === L.USER_TABLE_FULL) {
+          full_at = user.name;
+          break;
+        }
+        core.user_slots.set(user.name, slot);
       }
-      if (full_at === undefined) return;
+      if (full_at === undefined && !paused) return;
     } else if (tickets === created) {
-      throw new RangeError(
-        `exwallet: user table full: ${fresh.length} new users requested, room for ${users_max - tickets} of maxUsers ${users_max}`,
+      throw range_error(
+        'EXWALLET_USER_TABLE_FULL',
+        `user table full: ${fresh.length} new users requested, room for ${users_max - tickets} of maxUsers ${users_max}`,
       );
     }
     const now_ms = performance.now();
     if (deadline_ms === 0) deadline_ms = now_ms + core.wait_ms_max;
+    if (now_ms >= deadline_ms && paused) {
+      throw plain_error('EXWALLET_BUSY', `createUsers waited ${core.wait_ms_max} ms for an audit to finish; call it again`);
+    }
     if (now_ms >= deadline_ms) {
-      throw new RangeError(
-        `exwallet: user table full (maxUsers ${users_max})${full_at === undefined ? '' : ` while creating ${JSON.stringify(full_at)}`}: ` +
+      throw range_error(
+        'EXWALLET_USER_TABLE_FULL',
+        `user table full (maxUsers ${users_max})${full_at === undefined ? '' : ` while creating ${JSON.stringify(full_at)}`}: ` +
         `a creation in flight for ${core.wait_ms_max} ms did not finish`,
       );
     }

@@ -1,12 +1,13 @@
-// The wallet: start / share / attach / detach, and the request pipeline of
-// bet, win and rollback (spec §4), decided in one place:
+// The wallet: start / share / attach / detach / close, and the request
+// pipeline of bet, win and rollback (contract §4), decided in one place:
 //
-//   validate (types, §4.1-4.3) -> resolve user (§4.4) -> core.apply:
-//   idempotency -> currency -> kind checks -> claim -> apply -> publish
+//   read echoes -> validate types (§4.1-4.2) -> resolve user -> records ->
+//   §4.3-4.4 -> core.apply: idempotency -> currency -> kind checks -> claim ->
+//   apply -> publish -> respond
 //
 // Concurrency: every exported call may run in any thread at any time. A call
 // returns only after its effect is visible to every thread; the answers a
-// concurrent caller sees are those of some sequential order (spec §8).
+// concurrent caller sees are those of some sequential order (contract §8).
 
 import { webcrypto } from 'node:crypto';
 import { L, compute_layout, write_header, WASM_PAGE_BYTES, WASM_PAGES_MAX } from './layout.js';
@@ -15,9 +16,10 @@ import { is_plain_object, KEY_GAME_CODE, KEY_ROUND, KEY_REFERENCE } from './fing
 import { parse_uuid } from './uuid.js';
 import { user_slot_of } from './users.js';
 import { is_well_formed } from './text.js';
-import {
-  RS_OK, RS_ERROR_UNKNOWN, RS_ERROR_WRONG_TYPES, STATUS_OF_CORE, RS_ERROR_NOT_ENOUGH_MONEY, type Status,
-} from './statuses.js';
+import { range_error, type_error } from './errors.js';
+import { take_pooled_memory, pool_memory } from './memory_pool.js';
+import { RS_OK, RS_ERROR_UNKNOWN, RS_ERROR_WRONG_TYPES, RS_ERROR_NOT_ENOUGH_MONEY, type Status } from './statuses.js';
+import { STATUS_OF_CORE } from './core_statuses.js';
 import type {
   WalletOptions, WalletHandle, WalletResponse, BetRequest, WinRequest, RollbackRequest, BalanceRequest,
 } from './types.js';
@@ -32,6 +34,14 @@ export const DEFAULTS = {
   prefault: false,
 } as const;
 
+/** What share() hands to another thread (the public type is opaque). */
+interface HandleData {
+  readonly kind: 'exwallet.handle';
+  readonly memory: WebAssembly.Memory;
+  readonly module: WebAssembly.Module;
+  readonly wallet_id: string;
+}
+
 /** A wallet as seen from one thread. Opaque: use the module's functions. */
 export class Wallet {
   #core: ThreadCore;
@@ -42,22 +52,35 @@ export class Wallet {
   }
   static core_of(wallet: unknown): ThreadCore {
     if (typeof wallet !== 'object' || wallet === null || !(#core in wallet)) {
-      throw new TypeError('exwallet: expected a Wallet (from start() or attach())');
+      throw type_error('EXWALLET_NOT_A_WALLET', 'expected a Wallet (from start() or attach())');
     }
     const core = (wallet as Wallet).#core;
-    if (core.released) throw new TypeError('exwallet: this wallet was detached in this thread; attach() it again');
+    if (core.closed || core.run_state() === L.RUN_CLOSED) throw closed_error();
+    if (core.released) throw type_error('EXWALLET_DETACHED', 'this wallet was detached in this thread; attach() it again');
     return core;
   }
   static id_of(wallet: Wallet): string {
     Wallet.core_of(wallet);
     return wallet.#wallet_id;
   }
+  /** `using wallet = start(…)` closes it at the end of the block. */
+  [Symbol.dispose](): void {
+    if (!this.#core.closed) close_now(this);
+  }
+}
+
+function closed_error(): Error {
+  return type_error('EXWALLET_CLOSED', 'this wallet was closed; start() a new one');
+}
+
+function option_error(message: string): Error {
+  return range_error('EXWALLET_BAD_OPTION', `option ${message}`);
 }
 
 function positive_integer(name: string, value: unknown, fallback: number, max: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max) {
-    throw new RangeError(`exwallet: option ${name} must be an integer from 1 to ${max}, got ${String(value)}`);
+    throw option_error(`${name} must be an integer from 1 to ${max}, got ${String(value)}`);
   }
   return value;
 }
@@ -66,48 +89,59 @@ function positive_integer(name: string, value: unknown, fallback: number, max: n
  *  the wallet, bound to the calling thread. Throws RangeError on invalid
  *  options or when the memory cannot be had. */
 export function start(options: WalletOptions = {}): Wallet {
-  if (typeof options !== 'object' || options === null) throw new RangeError('exwallet: options must be an object');
+  if (typeof options !== 'object' || options === null) throw option_error('object: options must be an object');
+  if (options.dataDir !== undefined) {
+    throw option_error('dataDir: durable wallets (contract §9) are not in this version; start() without dataDir keeps the wallet in memory');
+  }
   const users_max = positive_integer('maxUsers', options.maxUsers, DEFAULTS.maxUsers, 1 << 26);
   const tx_max = positive_integer('maxTransactions', options.maxTransactions, DEFAULTS.maxTransactions, 1 << 26);
   const threads_max = positive_integer('maxThreads', options.maxThreads, DEFAULTS.maxThreads, 4096);
   const wait_ms_max = positive_integer('twinWaitMs', options.twinWaitMs, DEFAULTS.twinWaitMs, 60_000);
   const initial_balance_units = options.initialBalance === undefined ? DEFAULTS.initialBalance : options.initialBalance;
   if (typeof initial_balance_units !== 'number' || !Number.isSafeInteger(initial_balance_units) || initial_balance_units < 0) {
-    throw new RangeError(`exwallet: option initialBalance must be a safe integer >= 0, got ${String(initial_balance_units)}`);
+    throw option_error(`initialBalance must be a safe integer >= 0, got ${String(initial_balance_units)}`);
   }
   const currency = options.currency === undefined ? DEFAULTS.currency : options.currency;
   // A lone surrogate has no UTF-8 form: stored, it would read back as U+FFFD
   // and no request could ever match the wallet's currency.
   const currency_utf8 = typeof currency === 'string' && is_well_formed(currency) ? Buffer.from(currency, 'utf8') : undefined;
   if (!currency_utf8 || currency_utf8.length === 0 || currency_utf8.length > L.CURRENCY_MAX_BYTES) {
-    throw new RangeError(`exwallet: option currency must be well-formed text of 1 to ${L.CURRENCY_MAX_BYTES} UTF-8 bytes`);
+    throw option_error(`currency must be well-formed text of 1 to ${L.CURRENCY_MAX_BYTES} UTF-8 bytes`);
   }
+  const prefault = options.prefault === undefined ? DEFAULTS.prefault : options.prefault;
+  if (typeof prefault !== 'boolean') throw option_error(`prefault must be a boolean, got ${String(prefault)}`);
 
   const layout = compute_layout({ users_max, tx_max, threads_max });
   const pages = layout.memory_bytes / WASM_PAGE_BYTES;
   if (pages > WASM_PAGES_MAX) {
-    throw new RangeError(
-      `exwallet: these options need ${(layout.memory_bytes / 2 ** 30).toFixed(2)} GiB of shared memory; ` +
+    throw range_error(
+      'EXWALLET_NO_MEMORY',
+      `these options need ${(layout.memory_bytes / 2 ** 30).toFixed(2)} GiB of shared memory; ` +
       'the limit is 4 GiB (lower maxUsers, maxTransactions or maxThreads)',
     );
   }
-  let memory: WebAssembly.Memory;
-  try {
-    memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
-  } catch (error) {
-    throw new RangeError(`exwallet: cannot allocate ${layout.memory_bytes} bytes of shared memory: ${(error as Error).message}`);
+  let memory = take_pooled_memory(pages);
+  if (!memory) {
+    try {
+      memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+    } catch (error) {
+      throw range_error('EXWALLET_NO_MEMORY', `cannot allocate ${layout.memory_bytes} bytes of shared memory: ${(error as Error).message}`);
+    }
+    if (prefault) touch_every_page(memory.buffer as unknown as SharedArrayBuffer);
   }
-  const prefault = options.prefault === undefined ? DEFAULTS.prefault : options.prefault;
-  if (typeof prefault !== 'boolean') throw new RangeError(`exwallet: option prefault must be a boolean, got ${String(prefault)}`);
-  if (prefault) touch_every_page(memory.buffer as unknown as SharedArrayBuffer);
-  const seed = webcrypto.getRandomValues(new BigUint64Array(1))[0];
+  const random = webcrypto.getRandomValues(new BigUint64Array(3));
   write_header(memory.buffer as unknown as SharedArrayBuffer, layout, {
-    initial_balance_units, fingerprint_seed: seed, wait_ms_max, currency_utf8,
+    initial_balance_units, fingerprint_seed: random[0], hash_key: [random[1], random[2]], wait_ms_max, currency_utf8,
   });
-  const wallet_id = seed.toString(16);
-  return new Wallet(new_core(memory, core_module()), wallet_id);
+  const wallet_id = random[0].toString(16);
+  const core = new_core(memory, core_module());
+  core.pool_on_close = prefault || layout.memory_bytes <= POOLED_BYTES_MAX;
+  return new Wallet(core, wallet_id);
 }
 
+/** Memories up to this size are reused after close() (zeroing them costs
+ *  about a millisecond per 10 MiB); larger ones only if prefaulted. */
+const POOLED_BYTES_MAX = 64 << 20;
 const PAGE_BYTES = 4096;
 
 /** Make the operating system back every page now (a write is needed: a read
@@ -123,20 +157,25 @@ export function share(wallet: Wallet): WalletHandle {
   const core = Wallet.core_of(wallet);
   const wallet_id = Wallet.id_of(wallet);
   remember_core(wallet_id, core); // so attach(handle) in this thread reuses this thread's slot
-  return { kind: 'exwallet.handle', memory: core.memory, module: core_module(), wallet_id };
+  core.pool_on_close = false; // other threads may hold the memory now
+  const handle: HandleData = { kind: 'exwallet.handle', memory: core.memory, module: core_module(), wallet_id };
+  return handle as unknown as WalletHandle;
 }
 
 /** A Wallet over the memory of `handle`, bound to the calling thread. The
  *  first attach in a thread takes a thread slot; later ones reuse it. */
 export function attach(handle: WalletHandle): Wallet {
+  const data = handle as unknown as HandleData;
   if (
-    typeof handle !== 'object' || handle === null || handle.kind !== 'exwallet.handle' ||
-    !(handle.memory instanceof WebAssembly.Memory) || !(handle.module instanceof WebAssembly.Module) ||
-    typeof handle.wallet_id !== 'string'
+    typeof data !== 'object' || data === null || data.kind !== 'exwallet.handle' ||
+    !(data.memory instanceof WebAssembly.Memory) || !(data.module instanceof WebAssembly.Module) ||
+    typeof data.wallet_id !== 'string'
   ) {
-    throw new TypeError('exwallet: attach() expects the handle returned by share()');
+    throw type_error('EXWALLET_BAD_HANDLE', 'attach() expects the handle returned by share()');
   }
-  return new Wallet(core_for(handle.memory, handle.module, handle.wallet_id), handle.wallet_id);
+  const run = Atomics.load(new Uint32Array(data.memory.buffer as unknown as SharedArrayBuffer, L.HEADER_OFFSET + L.H_RUN, 1), 0);
+  if (run === L.RUN_CLOSED) throw closed_error();
+  return new Wallet(core_for(data.memory, data.module, data.wallet_id), data.wallet_id);
 }
 
 /** Give this thread's slot back (a thread that is done with the wallet). Any
@@ -144,16 +183,70 @@ export function attach(handle: WalletHandle): Wallet {
  *  resume. Must not race with a call of this thread (it cannot: JS is single
  *  threaded per thread). */
 export function detach(wallet: Wallet): void {
+  next_call();
   forget_core(Wallet.id_of(wallet), Wallet.core_of(wallet));
 }
 
-/** is_plain_object, for a body that may be a revoked or throwing proxy. */
-function is_plain_object_safe(body: unknown): body is Record<string, unknown> {
+/** Close the wallet: every later call on any Wallet of it, in any thread,
+ *  throws a TypeError (code EXWALLET_CLOSED). Calls in flight in other
+ *  threads finish first (waited for up to twinWaitMs). The memory of a wallet
+ *  that was never shared is reused by the next start() of the same size, so
+ *  a process that makes many short-lived wallets stays flat; other memories
+ *  are freed when V8 collects them (it does not count them as GC pressure,
+ *  so that can be late: close() what you start). */
+export function close(wallet: Wallet): Promise<void> {
   try {
-    return is_plain_object(body);
-  } catch {
-    return false;
+    close_now(wallet);
+    return Promise.resolve();
+  } catch (error) {
+    return Promise.reject(error);
   }
+}
+
+function close_now(wallet: Wallet): void {
+  next_call();
+  const core = Wallet.core_of(wallet);
+  const wallet_id = Wallet.id_of(wallet);
+  Atomics.store(core.u32, core.run_word, L.RUN_CLOSED);
+  Atomics.notify(core.i32, core.run_word); // calls waiting out an audit see it at once
+  const idle = wait_for_idle_slots(core, core.wait_ms_max);
+  core.closed = true;
+  forget_core(wallet_id, core);
+  if (core.pool_on_close && idle) pool_memory(core.memory);
+}
+
+/** Wait until no other thread slot is busy (announced inside a call), for at
+ *  most `wait_ms_max`; true if they all went idle. A slot whose thread died
+ *  mid-call stays busy: the caller decides what that means. */
+export function wait_for_idle_slots(core: ThreadCore, wait_ms_max: number, skip?: ReadonlySet<number>): boolean {
+  const deadline_ms = performance.now() + wait_ms_max;
+  for (let slot = 0; slot < core.layout.threads_max; slot++) {
+    if (slot === core.thread_slot || skip?.has(slot)) continue;
+    const word = (core.layout.threads_offset + slot * L.THREAD_RECORD_BYTES + L.T_BUSY) >>> 2;
+    while (Atomics.load(core.u32, word) !== 0) {
+      if (performance.now() >= deadline_ms) return false;
+      Atomics.wait(pause_word, 0, 0, IDLE_POLL_MS);
+    }
+  }
+  return true;
+}
+
+/** A private word nobody notifies: Atomics.wait on it is a bounded sleep. */
+const pause_word = new Int32Array(new SharedArrayBuffer(4));
+const IDLE_POLL_MS = 0.05;
+
+// ---------------------------------------------------------------------------
+// Re-entrancy. The scratch region belongs to the thread slot, not to the
+// call: a getter of a body that calls the wallet again would overwrite the
+// outer call's parsed uuids and records. Every call of this thread bumps one
+// counter (module-wide, so detach() and attach() cannot hand a getter a fresh
+// one); a call that finds it changed after reading its body was re-entered,
+// and answers RS_ERROR_WRONG_TYPES (such a body is not data).
+
+let thread_call_generation = 0;
+
+export function next_call(): number {
+  return ++thread_call_generation;
 }
 
 // ---------------------------------------------------------------------------
@@ -167,180 +260,233 @@ function reply_with_balance(user: string, status: Status, request_uuid: string, 
   return { user, status, request_uuid, currency, balance };
 }
 
+/** `value[key]` if it is a readable string, else ''. A getter or proxy trap
+ *  that throws reads as ''. */
+function echo_of(value: object, key: string): string {
+  try {
+    const field = (value as Record<string, unknown>)[key];
+    return typeof field === 'string' ? field : '';
+  } catch {
+    return '';
+  }
+}
+
+/** is_plain_object, for a body that may be a revoked or throwing proxy. */
+function is_plain_object_safe(body: unknown): body is Record<string, unknown> {
+  try {
+    return is_plain_object(body);
+  } catch {
+    return false;
+  }
+}
+
+/** §4.1 failed: echo what can be read (§7), answer WRONG_TYPES. */
+function not_a_plain_object(body: unknown): WalletResponse {
+  if (typeof body !== 'object' || body === null) return reply('', RS_ERROR_WRONG_TYPES, '');
+  return reply(echo_of(body, 'user'), RS_ERROR_WRONG_TYPES, echo_of(body, 'request_uuid'));
+}
+
 // ---------------------------------------------------------------------------
 // The pipeline.
 
 const SPIN_MAX = 64;
 
-function transact(wallet: Wallet, kind: number, body: unknown): WalletResponse {
-  const core = Wallet.core_of(wallet);
-  // The scratch region belongs to the thread, not to the call: a getter of
-  // this body that calls the wallet again would overwrite our parsed uuids
-  // and records. Such a body is not data; it is refused below.
-  const generation = ++core.call_generation;
-  let user = '';
-  let request_uuid = '';
-  let amount_units = 0;
-  let currency_ok = 0;
+/** What the validation stage hands on (one per thread: calls of one thread
+ *  do not overlap, except re-entrant ones, which are refused). */
+interface Fields {
+  user: string;
+  request_uuid: string;
+  amount_units: number;
+  currency: unknown;
+  reference: unknown;
+}
+const fields: Fields = { user: '', request_uuid: '', amount_units: 0, currency: undefined, reference: undefined };
 
-  // §4.1-4.2: shape and types. Reading a field may run a getter or a proxy
-  // trap that throws: bad input, answered as a status, each echo kept if
-  // its own field could be read (§7).
-  if (!is_plain_object_safe(body)) return reply('', RS_ERROR_WRONG_TYPES, '');
-  const b = body as Record<string, unknown>;
-  let user_value: unknown;
-  let request_value: unknown;
-  let readable = true;
-  try {
-    user_value = b.user;
-  } catch {
-    readable = false;
+/** §4.2: types. Reads each field once (a getter cannot show the checks one
+ *  value and the fingerprint another) and parses the uuids into scratch.
+ *  False on a type error; throws if a getter or proxy trap throws. */
+function validate(core: ThreadCore, kind: number, b: Record<string, unknown>): boolean {
+  const user_value = b.user;
+  const request_value = b.request_uuid;
+  if (typeof user_value === 'string') fields.user = user_value;
+  if (typeof request_value === 'string') fields.request_uuid = request_value;
+  const currency = b.currency;
+  const transaction_value = b.transaction_uuid;
+  const u32 = core.u32;
+  const s = core.scratch_u32;
+  let ok =
+    typeof user_value === 'string' &&
+    typeof request_value === 'string' && parse_uuid(request_value, u32, s + (L.S_REQUEST_UUID >>> 2)) &&
+    typeof transaction_value === 'string' && parse_uuid(transaction_value, u32, s + (L.S_UUID >>> 2));
+  if (kind === L.KIND_ROLLBACK) {
+    ok = ok && (currency === undefined ? !Object.hasOwn(b, 'currency') : typeof currency === 'string');
+  } else {
+    const amount = b.amount;
+    ok = ok && typeof currency === 'string' && typeof amount === 'number' && Number.isSafeInteger(amount);
+    if (ok) fields.amount_units = amount as number;
   }
-  try {
-    request_value = b.request_uuid;
-  } catch {
-    readable = false;
+  fields.currency = currency;
+  if (kind !== L.KIND_BET) {
+    const reference = b.reference_transaction_uuid;
+    fields.reference = reference;
+    ok = ok && typeof reference === 'string' && parse_uuid(reference, u32, s + (L.S_REF_UUID >>> 2));
   }
-  if (typeof user_value === 'string') user = user_value;
-  if (typeof request_value === 'string') request_uuid = request_value;
-  if (!readable) return reply(user, RS_ERROR_WRONG_TYPES, request_uuid);
-  try {
-    const currency = b.currency;
-    const transaction_value = b.transaction_uuid;
-    const u32 = core.u32;
-    const s = core.scratch_u32;
-    let ok =
-      typeof user_value === 'string' &&
-      typeof request_value === 'string' && parse_uuid(request_value, u32, s + (L.S_REQUEST_UUID >> 2)) &&
-      typeof transaction_value === 'string' && parse_uuid(transaction_value, u32, s + (L.S_UUID >> 2));
-    let amount: unknown;
-    if (kind === L.KIND_ROLLBACK) {
-      ok = ok && (currency === undefined ? !Object.hasOwn(b, 'currency') : typeof currency === 'string');
-    } else {
-      amount = b.amount;
-      ok = ok && typeof currency === 'string' && typeof amount === 'number' && Number.isSafeInteger(amount);
-      if (ok) {
-        amount_units = amount as number;
-        currency_ok = currency === core.currency ? 1 : 0;
-      }
-    }
-    let reference: unknown;
-    if (kind !== L.KIND_BET) {
-      reference = b.reference_transaction_uuid;
-      ok = ok && typeof reference === 'string' && parse_uuid(reference, u32, s + (L.S_REF_UUID >> 2));
-    }
-    if (!ok) return reply(user, RS_ERROR_WRONG_TYPES, request_uuid);
+  return ok;
+}
 
-    // Fingerprint records: every field but the ones compared exactly. Each
-    // field is read once: a getter cannot show the checks one value and the
-    // fingerprint another.
-    const records = core.records;
-    records.reset();
-    for (const key in b) {
-      switch (key) {
-        case 'user':
-        case 'transaction_uuid':
-        case 'request_uuid':
-          continue;
-        case 'currency':
-          if (currency === core.currency) records.wallet_currency_field();
-          else records.value_field(key, currency);
-          continue;
-        case 'reference_transaction_uuid':
-          if (kind !== L.KIND_BET) {
-            records.known_string_field(KEY_REFERENCE, reference as string);
-            continue;
-          }
-          break;
-        case 'game_code':
-        case 'round': {
-          const value = b[key];
-          if (typeof value === 'string') records.known_string_field(key === 'round' ? KEY_ROUND : KEY_GAME_CODE, value);
-          else records.value_field(key, value);
+/** The fingerprint records: every field but the ones compared exactly (user,
+ *  kind, amount) and the key. The currency is encoded against the user's own
+ *  (`user_currency`, undefined for an unknown user): equal is one mark; for
+ *  a bet or win, a different one is another mark with no text, since such a
+ *  request can never be applied (WRONG_CURRENCY) and so never equals a
+ *  recorded one. Throws Unencodable (or whatever a getter throws). */
+function write_records(core: ThreadCore, kind: number, b: Record<string, unknown>, user_currency: string | undefined): void {
+  const records = core.records;
+  records.reset();
+  const { currency, reference } = fields;
+  for (const key in b) {
+    switch (key) {
+      case 'user':
+      case 'transaction_uuid':
+      case 'request_uuid':
+        continue;
+      case 'currency':
+        if (currency === user_currency) records.user_currency_field();
+        else if (kind !== L.KIND_ROLLBACK) records.other_currency_field();
+        else records.value_field(key, currency);
+        continue;
+      case 'reference_transaction_uuid':
+        if (kind !== L.KIND_BET) {
+          records.known_string_field(KEY_REFERENCE, reference as string);
           continue;
         }
-        case 'amount':
-          if (kind !== L.KIND_ROLLBACK) continue; // compared exactly; on a rollback just a field
-          break;
+        break;
+      case 'game_code':
+      case 'round': {
+        const value = b[key];
+        if (typeof value === 'string') records.known_string_field(key === 'round' ? KEY_ROUND : KEY_GAME_CODE, value);
+        else records.value_field(key, value);
+        continue;
       }
-      const value = b[key];
-      if (typeof value === 'string') records.string_field(key, value);
-      else records.value_field(key, value);
+      case 'amount':
+        if (kind !== L.KIND_ROLLBACK) continue; // compared exactly; on a rollback just a field
+        break;
     }
+    const value = b[key];
+    if (typeof value === 'string') records.string_field(key, value);
+    else records.value_field(key, value);
+  }
+}
+
+function transact(wallet: Wallet, kind: number, body: unknown): WalletResponse {
+  const core = Wallet.core_of(wallet);
+  const generation = next_call();
+  fields.user = '';
+  fields.request_uuid = '';
+  fields.amount_units = 0;
+
+  // §4.1-4.2: shape and types. Reading a field may run a getter or a proxy
+  // trap that throws: bad input, answered as a status, each echo kept if its
+  // own field could be read (§7).
+  if (!is_plain_object_safe(body)) return not_a_plain_object(body);
+  let user_slot: number;
+  let user_currency: string | undefined;
+  try {
+    if (!validate(core, kind, body)) return reply(fields.user, RS_ERROR_WRONG_TYPES, fields.request_uuid);
+    user_slot = user_slot_of(core, fields.user);
+    user_currency = user_slot >= 0 ? core.currency_of_slot(user_slot) : undefined;
+    write_records(core, kind, body, user_currency);
   } catch {
     // A throwing getter or proxy trap, an Unencodable extra field, or one
     // nested past the stack: all bad input.
-    return reply(user, RS_ERROR_WRONG_TYPES, request_uuid);
+    return reply(echo_of(body, 'user'), RS_ERROR_WRONG_TYPES, echo_of(body, 'request_uuid'));
+  }
+  const { user, request_uuid, amount_units } = fields;
+  if (thread_call_generation !== generation || core.released || core.closed) {
+    return reply(user, RS_ERROR_WRONG_TYPES, request_uuid); // re-entered by a getter
   }
 
   // §4.3 negative amount, §4.4 unknown user.
   if (amount_units < 0) return reply(user, RS_ERROR_UNKNOWN, request_uuid);
-  if (core.call_generation !== generation) return reply(user, RS_ERROR_WRONG_TYPES, request_uuid);
-  const user_slot = user_slot_of(core, user);
   if (user_slot < 0) return reply(user, RS_ERROR_UNKNOWN, request_uuid);
+  const currency_ok = fields.currency === user_currency ? 1 : 0;
 
-  // §4.5-4.8 in the core. A concurrent twin of this uuid makes it answer
-  // TWIN_IN_FLIGHT: spin briefly, then sleep on the twin's state word, within
-  // a bound; past the bound the twin is presumed dead (RS_ERROR_UNKNOWN).
-  const records_bytes = core.records.bytes();
-  let status = core.exports.apply(kind, user_slot, amount_units, currency_ok, records_bytes);
-  if (status === L.ST_TWIN_IN_FLIGHT) status = wait_for_twin(core, kind, user_slot, amount_units, currency_ok, records_bytes);
+  // §4.5-4.8 in the core.
+  const status = apply_waiting(core, kind, user_slot, amount_units, currency_ok, core.records.bytes());
+  return respond(core, status, user, request_uuid, user_currency as string);
+}
 
-  const f64 = core.f64;
+/** core.apply, waiting where it must: a concurrent twin of this uuid
+ *  (TWIN_IN_FLIGHT: spin briefly, then sleep on the twin's state word) or an
+ *  audit holding the wallet (PAUSED: sleep on the run word), within one bound
+ *  of twinWaitMs; past it the twin is presumed dead (RS_ERROR_UNKNOWN). */
+function apply_waiting(
+  core: ThreadCore, kind: number, user_slot: number, amount_units: number, currency_ok: number, records_bytes: number,
+): number {
+  let status: number = core.exports.apply(kind, user_slot, amount_units, currency_ok, records_bytes);
+  if (status !== L.ST_TWIN_IN_FLIGHT && status !== L.ST_PAUSED) return status;
+  let deadline_ms = 0;
+  for (let round = 0; ; round++) {
+    if (round >= SPIN_MAX || status === L.ST_PAUSED) {
+      const now_ms = performance.now();
+      if (deadline_ms === 0) deadline_ms = now_ms + core.wait_ms_max;
+      const remaining_ms = deadline_ms - now_ms;
+      if (remaining_ms <= 0) return L.ST_UNKNOWN;
+      if (status === L.ST_PAUSED) {
+        Atomics.wait(core.i32, core.run_word, L.RUN_PAUSED, remaining_ms);
+      } else {
+        const entry = core.u32[core.scratch_u32 + (L.S_OUT_ENTRY >>> 2)];
+        const expected = core.exports.entry_prepare_wait(entry);
+        if (expected !== 0) {
+          const word = (core.layout.tx_entries_offset + entry * L.ENTRY_SIZE_BYTES + L.E_STATE) >>> 2;
+          Atomics.wait(core.i32, word, expected | 0, remaining_ms);
+        }
+      }
+    }
+    status = core.exports.apply(kind, user_slot, amount_units, currency_ok, records_bytes);
+    if (status !== L.ST_TWIN_IN_FLIGHT && status !== L.ST_PAUSED) return status;
+  }
+}
+
+function respond(core: ThreadCore, status: number, user: string, request_uuid: string, currency: string): WalletResponse {
+  const balance_units = core.f64[core.scratch_f64 + (L.S_OUT_BALANCE >>> 3)];
   switch (status) {
     case L.ST_OK:
-      return reply_with_balance(user, RS_OK, request_uuid, core.currency, f64[core.scratch_f64 + (L.S_OUT_BALANCE >> 3)]);
-    case L.ST_REPLAY:
-      return reply_with_balance(
-        user, RS_OK, core.bytes.toString('latin1', core.scratch + L.S_OUT_REQUEST_TEXT, core.scratch + L.S_OUT_REQUEST_TEXT + L.UUID_TEXT_BYTES),
-        core.currency, f64[core.scratch_f64 + (L.S_OUT_BALANCE >> 3)],
-      );
+      return reply_with_balance(user, RS_OK, request_uuid, currency, balance_units);
+    case L.ST_REPLAY: {
+      const text = core.scratch + L.S_OUT_REQUEST_TEXT;
+      return reply_with_balance(user, RS_OK, core.bytes.toString('latin1', text, text + L.UUID_TEXT_BYTES), currency, balance_units);
+    }
     case L.ST_NOT_ENOUGH_MONEY:
-      return reply_with_balance(user, RS_ERROR_NOT_ENOUGH_MONEY, request_uuid, core.currency, f64[core.scratch_f64 + (L.S_OUT_BALANCE >> 3)]);
+      return reply_with_balance(user, RS_ERROR_NOT_ENOUGH_MONEY, request_uuid, currency, balance_units);
+    case L.ST_CLOSED:
+      throw closed_error();
     default:
       return reply(user, STATUS_OF_CORE[status] ?? RS_ERROR_UNKNOWN, request_uuid);
   }
 }
 
-function wait_for_twin(
-  core: ThreadCore, kind: number, user_slot: number, amount_units: number, currency_ok: number, records_bytes: number,
-): number {
-  let deadline_ms = 0;
-  for (let round = 0; ; round++) {
-    const entry = core.u32[core.scratch_u32 + (L.S_OUT_ENTRY >> 2)];
-    if (round >= SPIN_MAX) {
-      const now_ms = performance.now();
-      if (deadline_ms === 0) deadline_ms = now_ms + core.wait_ms_max;
-      const remaining_ms = deadline_ms - now_ms;
-      if (remaining_ms <= 0) return L.ST_UNKNOWN;
-      const expected = core.exports.entry_prepare_wait(entry);
-      if (expected !== 0) {
-        const word = (core.layout.tx_entries_offset + entry * L.ENTRY_SIZE_BYTES + L.E_STATE) >> 2;
-        Atomics.wait(core.i32, word, expected | 0, remaining_ms);
-      }
-    }
-    const status = core.exports.apply(kind, user_slot, amount_units, currency_ok, records_bytes);
-    if (status !== L.ST_TWIN_IN_FLIGHT) return status;
-  }
-}
-
-export function bet(wallet: Wallet, body: BetRequest | unknown): WalletResponse {
+/** Hub88 /transaction/bet. Synchronous; never throws for a bad body. */
+export function bet(wallet: Wallet, body: BetRequest): WalletResponse {
   return transact(wallet, L.KIND_BET, body);
 }
 
-export function win(wallet: Wallet, body: WinRequest | unknown): WalletResponse {
+/** Hub88 /transaction/win. */
+export function win(wallet: Wallet, body: WinRequest): WalletResponse {
   return transact(wallet, L.KIND_WIN, body);
 }
 
-export function rollback(wallet: Wallet, body: RollbackRequest | unknown): WalletResponse {
+/** Hub88 /transaction/rollback. */
+export function rollback(wallet: Wallet, body: RollbackRequest): WalletResponse {
   return transact(wallet, L.KIND_ROLLBACK, body);
 }
 
 /** Hub88 /user/balance. The balance is one atomic load: a concurrent call may
  *  change it right after (the answer can be late, never torn). */
-export function balance(wallet: Wallet, body: BalanceRequest | unknown): WalletResponse {
+export function balance(wallet: Wallet, body: BalanceRequest): WalletResponse {
   const core = Wallet.core_of(wallet);
-  if (!is_plain_object_safe(body)) return reply('', RS_ERROR_WRONG_TYPES, '');
+  next_call();
+  if (!is_plain_object_safe(body)) return not_a_plain_object(body);
   let user_value: unknown;
   let request_value: unknown;
   try {
@@ -358,5 +504,5 @@ export function balance(wallet: Wallet, body: BalanceRequest | unknown): WalletR
   if (typeof user_value !== 'string' || typeof request_value !== 'string') return reply(user, RS_ERROR_WRONG_TYPES, request_uuid);
   const user_slot = user_slot_of(core, user);
   if (user_slot < 0) return reply(user, RS_ERROR_UNKNOWN, request_uuid);
-  return reply_with_balance(user, RS_OK, request_uuid, core.currency, core.exports.balance_of(user_slot));
+  return reply_with_balance(user, RS_OK, request_uuid, core.currency_of_slot(user_slot), core.exports.balance_of(user_slot));
 }

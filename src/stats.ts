@@ -1,0 +1,52 @@
+// stats(wallet): counts and fill levels (contract §11). No scan of the
+// tables: every figure is a header counter or a sum of the per-slot counters
+// in the thread registry (one cache line per slot, written only by its
+// holder), so it is cheap and any thread can ask while calls are in flight.
+
+import { L } from './layout.js';
+import { Wallet, next_call } from './wallet.js';
+import type { WalletStats } from './types.js';
+
+export function stats(wallet: Wallet): WalletStats {
+  const core = Wallet.core_of(wallet);
+  next_call();
+  const { layout, u32 } = core;
+  const i64 = new BigInt64Array(core.memory.buffer, layout.threads_offset, layout.threads_max * (L.THREAD_RECORD_BYTES / 8));
+  const header = (field: number) => Atomics.load(u32, (L.HEADER_OFFSET + field) >>> 2);
+  let bets = 0n, wins = 0n, rollbacks = 0n;
+  let released = 0, budget_held = 0, slots_in_use = 0;
+  for (let slot = 0; slot < layout.threads_max; slot++) {
+    const record_u32 = (layout.threads_offset + slot * L.THREAD_RECORD_BYTES) >>> 2;
+    const record_i64 = slot * (L.THREAD_RECORD_BYTES / 8);
+    bets += Atomics.load(i64, record_i64 + L.T_BETS / 8);
+    wins += Atomics.load(i64, record_i64 + L.T_WINS / 8);
+    rollbacks += Atomics.load(i64, record_i64 + L.T_ROLLBACKS / 8);
+    released += Atomics.load(u32, record_u32 + L.T_RELEASED / 4);
+    budget_held += Atomics.load(u32, record_u32 + L.T_BUDGET_UNITS / 4);
+    const owner = Atomics.load(u32, record_u32 + L.T_OWNER / 4);
+    if (owner !== 0 && owner !== L.ADOPTING_OWNER) slots_in_use++;
+  }
+  const transactions = Number(bets + wins + rollbacks);
+  // Each counter is exact on its own; read at slightly different moments a
+  // settlement may be counted before its bet: never report less than none.
+  const open_bets = Math.max(0, Number(bets - wins - rollbacks));
+  const budget_used = Math.max(0, Math.min(layout.tx_max, header(L.H_TX_BUDGET_NEXT)) - budget_held);
+  return {
+    users: header(L.H_USERS_PUBLISHED),
+    usersMax: layout.users_max,
+    currencies: core.currencies.count(),
+    transactions,
+    bets: Number(bets),
+    wins: Number(wins),
+    rollbacks: Number(rollbacks),
+    openBets: open_bets,
+    inMemory: transactions,
+    budget: layout.tx_max,
+    budgetUsed: budget_used,
+    reserveHeld: open_bets,
+    tableFill: layout.tx_max === 0 ? 0 : budget_used / layout.tx_max,
+    releasedAfterClaim: released,
+    threadSlots: layout.threads_max,
+    threadSlotsInUse: slots_in_use,
+  };
+}
