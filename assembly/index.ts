@@ -8,7 +8,7 @@ import { init_state, scratch } from "./state";
 import { tx_home_position } from "./idempotency_table";
 export { set_crash_point } from "./state";
 
-export { user_find, user_create, user_count, user_tickets, balance_of, currency_of } from "./user_table";
+export { user_find, user_create, user_count, user_tickets, balance_of, currency_of, user_home_position } from "./user_table";
 export { apply, tx_lookup } from "./ledger";
 export { entry_prepare_wait } from "./idempotency_table";
 

@@ -70,6 +70,11 @@ function probe(name_len: u32, hash: u64): i64 {
   return 0;
 }
 
+/** Home position (first probe) of the name in scratch: tests and bench aim names with it. */
+export function user_home_position(name_len: u32): u32 {
+  return fast_range(<u32>hash_name(scratch + S_NAME, name_len), user_index_capacity);
+}
+
 /** Slot of the user whose UTF-8 name (name_len bytes) is in scratch, or -1. */
 export function user_find(name_len: u32): i32 {
   if (name_len == 0 || name_len > <u32>USER_NAME_MAX_BYTES) return USER_NOT_FOUND;

@@ -23,6 +23,7 @@ export interface CoreExports {
   tx_lookup(): number;
   entry_prepare_wait(entry: number): number;
   home_position(): number;
+  user_home_position(name_len: number): number;
   set_crash_point(point: number): void;
 }
 

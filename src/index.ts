@@ -12,7 +12,7 @@ import * as statistics from './stats.js';
 import * as lookups from './lookup.js';
 import type {
   Wallet, WalletOptions, WalletHandle, WalletResponse, BetRequest, WinRequest, RollbackRequest, BalanceRequest,
-  UserEntry, WalletStats, TransactionRecord,
+  UserEntry, WalletStats, TransactionRecord, Hub88TransactionFields,
 } from './types.js';
 import type { AuditOptions, AuditReport } from './audit.js';
 
@@ -49,5 +49,5 @@ export * from './statuses.js';
 export type { ErrorCode, ExwalletError } from './errors.js';
 export type {
   Wallet, WalletOptions, WalletHandle, WalletResponse, BetRequest, WinRequest, RollbackRequest, BalanceRequest,
-  UserEntry, WalletStats, TransactionRecord, AuditOptions, AuditReport,
+  UserEntry, WalletStats, TransactionRecord, AuditOptions, AuditReport, Hub88TransactionFields,
 };

@@ -1,33 +1,91 @@
 // Hooks for this project's own tests and benchmarks. Not part of the public
 // API (not exported from the package entry point); may change at any time.
 
-import { Wallet } from './wallet.js';
+import { Wallet as WalletImpl } from './wallet.js';
 import { L, type Layout } from './layout.js';
+import type { Wallet as PublicWallet } from './types.js';
+import { parse_uuid } from './uuid.js';
+
+type Wallet = PublicWallet | WalletImpl;
+const core_of = (wallet: Wallet) => WalletImpl.core_of(wallet);
 
 /** Make this thread's next bet/win/rollback on `wallet` abandon its work at
  *  `point` (one of L.CRASH_*), as if its thread died there. The call throws
  *  a WebAssembly.RuntimeError; the wallet is left as a dead thread leaves it. */
 export function inject_crash(wallet: Wallet, point: number): void {
-  Wallet.core_of(wallet).exports.set_crash_point(point);
+  core_of(wallet).exports.set_crash_point(point);
 }
 
 export function layout_of(wallet: Wallet): Layout {
-  return Wallet.core_of(wallet).layout;
+  return core_of(wallet).layout;
 }
 
 /** Leave the wallet as a thread that died inside createUsers after taking
  *  a user ticket and a user record, before publishing the user, leaves it. */
 export function abandon_user_creation(wallet: Wallet): void {
-  const core = Wallet.core_of(wallet);
-  Atomics.add(core.u32, (L.HEADER_OFFSET + L.H_USERS_RESERVED) >> 2, 1);
-  Atomics.add(core.u32, (L.HEADER_OFFSET + L.H_USER_RECORDS_NEXT) >> 2, 1);
+  const core = core_of(wallet);
+  Atomics.add(core.u32, (L.HEADER_OFFSET + L.H_USERS_RESERVED) >>> 2, 1);
+  Atomics.add(core.u32, (L.HEADER_OFFSET + L.H_USER_RECORDS_NEXT) >>> 2, 1);
 }
 
 /** Overwrite a user's balance behind the ledger's back (to prove audit sees it). */
 export function corrupt_balance(wallet: Wallet, user: string, balance_units: number): void {
-  const core = Wallet.core_of(wallet);
+  const core = core_of(wallet);
   const slot = core.user_slots.get(user);
   if (slot === undefined) throw new Error(`no cached slot for ${user}`);
   const i64 = new BigInt64Array(core.memory.buffer);
-  Atomics.store(i64, (core.layout.user_balances_offset >> 3) + slot, BigInt(balance_units));
+  Atomics.store(i64, core.layout.user_balances_offset / 8 + slot, BigInt(balance_units));
+}
+
+/** The home index position of `transaction_uuid` under the wallet's hash key
+ *  (where its probe starts): the flood tests aim uuids with it. */
+export function home_position(wallet: Wallet, transaction_uuid: string): number {
+  const core = core_of(wallet);
+  if (!parse_uuid(transaction_uuid, core.u32, core.scratch_u32 + (L.S_UUID >>> 2))) throw new TypeError('not a canonical uuid');
+  return core.exports.home_position();
+}
+
+/** The home position of user name `name` in the user index, under the wallet's key. */
+export function user_home_position(wallet: Wallet, name: string): number {
+  const core = core_of(wallet);
+  const bytes = core.bytes.write(name, core.scratch + L.S_NAME, L.USER_NAME_MAX_BYTES, 'utf8');
+  return core.exports.user_home_position(bytes);
+}
+
+/** The longest run of occupied words in the transaction index: how far a
+ *  probe can have to walk. A flood of keys aimed at one place makes it long. */
+export function longest_probe_run(wallet: Wallet): number {
+  const core = core_of(wallet);
+  const base = core.layout.tx_index_offset >>> 2;
+  let longest = 0;
+  let run = 0;
+  for (let pos = 0; pos < core.layout.tx_index_capacity; pos++) {
+    run = core.u32[base + pos * 2] === 0 ? 0 : run + 1;
+    if (run > longest) longest = run;
+  }
+  return longest;
+}
+
+/** The same for the user index. */
+export function longest_user_probe_run(wallet: Wallet): number {
+  const core = core_of(wallet);
+  const base = core.layout.user_index_offset >>> 2;
+  let longest = 0;
+  let run = 0;
+  for (let pos = 0; pos < core.layout.user_index_capacity; pos++) {
+    run = core.u32[base + pos * 2] === 0 ? 0 : run + 1;
+    if (run > longest) longest = run;
+  }
+  return longest;
+}
+
+/** Start a wallet whose hash key is `key` instead of a random one: what an
+ *  attacker who knew the key could aim at (the flood tests' canary). */
+export function set_hash_key(wallet: Wallet, key: readonly [bigint, bigint]): void {
+  const core = core_of(wallet);
+  if (core.exports.user_count() !== 0) throw new Error('set_hash_key: only on a fresh wallet');
+  const view = new DataView(core.memory.buffer as unknown as SharedArrayBuffer, L.HEADER_OFFSET);
+  view.setBigUint64(L.H_HASH_KEY, key[0], true);
+  view.setBigUint64(L.H_HASH_KEY + 8, key[1], true);
+  core.exports.init(core.thread_slot); // re-reads the header into the instance's globals
 }

@@ -35,17 +35,30 @@ export interface WalletOptions {
 /** A user for createUsers: a name, or a name with its own currency and starting balance. */
 export type UserEntry = string | { user: string; currency?: string; balance?: number };
 
-/** Hub88 /transaction/bet. Other fields (game_code, round, meta, …) are
- *  fingerprinted with the rest: a retry must send them unchanged. */
-export interface BetRequest {
+/** Fields Hub88 sends on transaction requests besides the ones the wallet
+ *  checks. The wallet fingerprints them with the rest (a retry must repeat
+ *  them unchanged); at run time any other JSON-like field is accepted too. */
+export interface Hub88TransactionFields {
+  token?: string;
+  game_code?: string;
+  round?: string;
+  round_closed?: boolean;
+  supplier_user?: string;
+  supplier_transaction_id?: string;
+  reward_uuid?: string | null;
+  is_free?: boolean;
+  is_aggregated?: boolean;
+  bet?: string | null;
+  meta?: unknown;
+}
+
+/** Hub88 /transaction/bet. */
+export interface BetRequest extends Hub88TransactionFields {
   user: string;
   transaction_uuid: string;
   request_uuid: string;
   currency: string;
   amount: number;
-  round?: string;
-  game_code?: string;
-  [field: string]: unknown;
 }
 
 /** Hub88 /transaction/win: a credit that settles the bet it references. */
@@ -54,22 +67,20 @@ export interface WinRequest extends BetRequest {
 }
 
 /** Hub88 /transaction/rollback: refunds the referenced bet (no amount). */
-export interface RollbackRequest {
+export interface RollbackRequest extends Hub88TransactionFields {
   user: string;
   transaction_uuid: string;
   request_uuid: string;
   reference_transaction_uuid: string;
   currency?: string;
-  round?: string;
-  game_code?: string;
-  [field: string]: unknown;
 }
 
-/** Hub88 /user/balance. */
+/** Hub88 /user/balance (and /user/info). */
 export interface BalanceRequest {
   user: string;
   request_uuid: string;
-  [field: string]: unknown;
+  token?: string;
+  game_code?: string;
 }
 
 export interface WalletResponse {

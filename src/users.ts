@@ -100,8 +100,9 @@ export function createUsers(wallet: Wallet, users: readonly (string | UserEntry)
     if (entry.name !== '' && !by_name.has(entry.name)) by_name.set(entry.name, entry);
   }
   const currency_ids = new Map<string, number>();
-  for (const { currency } of by_name.values()) {
-    if (currency === undefined || currency_ids.has(currency)) continue;
+  for (const { name, currency } of by_name.values()) {
+    // Only currencies of users this call may create take a record.
+    if (currency === undefined || currency_ids.has(currency) || user_slot_of(core, name) >= 0) continue;
     const id = core.currencies.id_of(currency, Buffer.from(currency, 'utf8'));
     if (id < 0) {
       throw range_error('EXWALLET_CURRENCY_TABLE_FULL', `the wallet already holds ${L.CURRENCIES_MAX} currencies; ${JSON.stringify(currency)} does not fit`);

@@ -294,22 +294,17 @@ const SPIN_MAX = 64;
 /** What the validation stage hands on (one per thread: calls of one thread
  *  do not overlap, except re-entrant ones, which are refused). */
 interface Fields {
-  user: string;
-  request_uuid: string;
   amount_units: number;
   currency: unknown;
   reference: unknown;
 }
-const fields: Fields = { user: '', request_uuid: '', amount_units: 0, currency: undefined, reference: undefined };
+const fields: Fields = { amount_units: 0, currency: undefined, reference: undefined };
 
-/** §4.2: types. Reads each field once (a getter cannot show the checks one
- *  value and the fingerprint another) and parses the uuids into scratch.
- *  False on a type error; throws if a getter or proxy trap throws. */
-function validate(core: ThreadCore, kind: number, b: Record<string, unknown>): boolean {
-  const user_value = b.user;
-  const request_value = b.request_uuid;
-  if (typeof user_value === 'string') fields.user = user_value;
-  if (typeof request_value === 'string') fields.request_uuid = request_value;
+/** §4.2: types, of the fields after user and request_uuid (read by the
+ *  caller). Reads each field once (a getter cannot show the checks one value
+ *  and the fingerprint another) and parses the uuids into scratch. False on
+ *  a type error; throws if a getter or proxy trap throws. */
+function validate(core: ThreadCore, kind: number, b: Record<string, unknown>, user_value: unknown, request_value: unknown): boolean {
   const currency = b.currency;
   const transaction_value = b.transaction_uuid;
   const u32 = core.u32;
@@ -381,32 +376,47 @@ function write_records(core: ThreadCore, kind: number, b: Record<string, unknown
 function transact(wallet: Wallet, kind: number, body: unknown): WalletResponse {
   const core = Wallet.core_of(wallet);
   const generation = next_call();
-  fields.user = '';
-  fields.request_uuid = '';
   fields.amount_units = 0;
 
   // §4.1-4.2: shape and types. Reading a field may run a getter or a proxy
   // trap that throws: bad input, answered as a status, each echo kept if its
   // own field could be read (§7).
   if (!is_plain_object_safe(body)) return not_a_plain_object(body);
+  let user_value: unknown;
+  let request_value: unknown;
+  let readable = true;
+  try {
+    user_value = body.user;
+  } catch {
+    readable = false;
+  }
+  try {
+    request_value = body.request_uuid;
+  } catch {
+    readable = false;
+  }
+  // Locals, not `fields`: a re-entrant call (from a getter below) reuses that.
+  const user = typeof user_value === 'string' ? user_value : '';
+  const request_uuid = typeof request_value === 'string' ? request_value : '';
+  if (!readable) return reply(user, RS_ERROR_WRONG_TYPES, request_uuid);
   let user_slot: number;
   let user_currency: string | undefined;
   try {
-    if (!validate(core, kind, body)) return reply(fields.user, RS_ERROR_WRONG_TYPES, fields.request_uuid);
-    user_slot = user_slot_of(core, fields.user);
+    if (!validate(core, kind, body, user_value, request_value)) return reply(user, RS_ERROR_WRONG_TYPES, request_uuid);
+    user_slot = user_slot_of(core, user);
     user_currency = user_slot >= 0 ? core.currency_of_slot(user_slot) : undefined;
     write_records(core, kind, body, user_currency);
   } catch {
     // A throwing getter or proxy trap, an Unencodable extra field, or one
     // nested past the stack: all bad input.
-    return reply(echo_of(body, 'user'), RS_ERROR_WRONG_TYPES, echo_of(body, 'request_uuid'));
+    return reply(user, RS_ERROR_WRONG_TYPES, request_uuid);
   }
-  const { user, request_uuid, amount_units } = fields;
   if (thread_call_generation !== generation || core.released || core.closed) {
     return reply(user, RS_ERROR_WRONG_TYPES, request_uuid); // re-entered by a getter
   }
 
   // §4.3 negative amount, §4.4 unknown user.
+  const amount_units = fields.amount_units;
   if (amount_units < 0) return reply(user, RS_ERROR_UNKNOWN, request_uuid);
   if (user_slot < 0) return reply(user, RS_ERROR_UNKNOWN, request_uuid);
   const currency_ok = fields.currency === user_currency ? 1 : 0;

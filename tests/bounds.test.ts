@@ -9,20 +9,18 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Worker } from 'node:worker_threads';
 import { isDeepStrictEqual } from 'node:util';
-import {
-  start, createUsers, share, bet, win, rollback, balance, audit, RS_OK, RS_ERROR_UNKNOWN,
-  type Wallet, type WalletOptions, type WalletResponse,
-} from 'exwallet';
-import { L } from '../src/layout.js';
+import { start, createUsers, share, audit, RS_OK, RS_ERROR_UNKNOWN, type Wallet, type WalletOptions, type WalletResponse } from 'exwallet';
+import { bet, win, rollback, balance } from '../tools/untyped.js';
+import { L } from 'exwallet/internal/layout';
 import { build_workload, type Intent } from './stress/intents.js';
 import { run_workers } from './stress/harness.js';
 import { check_run } from './stress/checks.js';
-import { Rng } from './stress/random.js';
+import { Random } from '../tools/random.js';
 import type { AttachCommand, AttachReply } from './stress/attach_worker.js';
 
 const SEED = Number(process.env.BOUNDS_SEED ?? Date.now() % 100_000);
 const WORKERS = 6;
-const rng = new Rng(SEED);
+const rng = new Random(SEED);
 const request = () => rng.uuid();
 
 function balance_of(wallet: Wallet, user: string): number | undefined {
@@ -45,14 +43,16 @@ test('a full idempotency table under concurrent load: new uuids get RS_ERROR_UNK
   });
   assert.equal(checked.violations, []);
   const applied = checked.figures.applied;
-  // Entries are handed to threads in chunks of at most ENTRY_CHUNK_MAX
-  // (shrinking to 1 as the table empties), so entries reserved by a thread
-  // that then only met duplicates can stay unused: at most one partial chunk
-  // per thread. Failed claims also keep their entry (bound to their uuid).
-  const slack_max = (WORKERS + 1) * L.ENTRY_CHUNK_MAX;
-  console.log(`bounds: table ${applied}/${max} applied, audit committed ${report.committed}, released ${report.released}, slack allowed ${slack_max}`);
-  assert.ok(applied <= max, `${applied} applied > maxTransactions ${max}`);
-  assert.ok(applied >= max - slack_max - report.released, `only ${applied} of ${max} entries used`);
+  // Every bet here stays open, so each holds two budget units (its entry and
+  // its settlement's reserve). Units are handed to threads in chunks of at
+  // most BUDGET_CHUNK_MAX (shrinking to what one bet needs as the budget runs
+  // out), so units reserved by a thread that then only met duplicates can
+  // stay unused: at most one partial chunk per thread. Failed requests give
+  // their units back.
+  const slack_max = (WORKERS + 1) * L.BUDGET_CHUNK_MAX;
+  console.log(`bounds: ${applied} open bets in a budget of ${max}, audit committed ${report.committed}, released ${report.released}, slack allowed ${slack_max}`);
+  assert.ok(2 * applied <= max, `${applied} open bets hold more than the budget ${max}`);
+  assert.ok(2 * applied >= max - slack_max, `only ${applied} open bets in a budget of ${max}`);
   assert.is(report.committed, applied, 'audit and responses disagree on what is recorded');
   // Every failure was the full table (or a twin's wait), never another status.
   for (const sent of run.sends) assert.ok(sent.response.status === RS_OK || sent.response.status === RS_ERROR_UNKNOWN, sent.response.status);

@@ -2,11 +2,10 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
-import { compute_layout, L } from '../src/layout.js';
-import { expected_layout_fingerprint } from '../src/core.js';
+import { compute_layout, L } from 'exwallet/internal/layout';
 import { Worker } from 'node:worker_threads';
 import { start, share } from 'exwallet';
-import { layout_of } from '../src/testing.js';
+import { layout_of } from 'exwallet/testing';
 
 const wat = readFileSync(new URL('../../build/exwallet.wat', import.meta.url), 'utf8');
 
@@ -21,24 +20,26 @@ test('balances and claims change by real atomic compare-exchange instructions', 
   assert.match(wat, /memory\.atomic\.notify/); //   waking a twin's waiter
 });
 
-test('the binary was compiled from the same layout.ts as the TypeScript side', async () => {
+test('the binary was compiled from the same layout_constants.ts as the TypeScript side', async () => {
   const wasm = new WebAssembly.Module(readFileSync(new URL('../../build/exwallet.wasm', import.meta.url)));
   const memory = new WebAssembly.Memory({ initial: 2, maximum: 2, shared: true });
   const instance = new WebAssembly.Instance(wasm, { env: { memory, abort() {} } });
   const exports = instance.exports as { layout_fingerprint(): number; init(slot: number): number };
-  assert.is(exports.layout_fingerprint(), expected_layout_fingerprint());
-  assert.is(exports.init(0), -1, 'init refuses a memory without the header magic');
+  assert.is(exports.layout_fingerprint(), L.LAYOUT_FINGERPRINT);
+  assert.is(exports.init(0), L.INIT_BAD_MAGIC, 'init refuses a memory without the header magic');
 });
 
 test('regions are aligned, ordered, disjoint and inside the memory', () => {
   for (const sizes of [{ users_max: 1, tx_max: 1, threads_max: 1 }, { users_max: 1_048_576, tx_max: 4_194_304, threads_max: 256 }, { users_max: 777, tx_max: 12_345, threads_max: 3 }]) {
     const layout = compute_layout(sizes);
     const regions: Array<[number, number]> = [
+      [layout.currencies_offset, L.CURRENCIES_MAX * L.CURRENCY_RECORD_BYTES],
       [layout.user_index_offset, layout.user_index_capacity * L.INDEX_WORD_BYTES],
       [layout.user_names_offset, layout.user_records_max * L.USER_NAME_RECORD_BYTES],
       [layout.user_balances_offset, layout.user_records_max * L.BALANCE_BYTES],
+      [layout.user_meta_offset, layout.user_records_max * L.USER_META_BYTES],
       [layout.tx_index_offset, layout.tx_index_capacity * L.INDEX_WORD_BYTES],
-      [layout.tx_entries_offset, layout.tx_max * L.ENTRY_SIZE_BYTES],
+      [layout.tx_entries_offset, layout.tx_entries_max * L.ENTRY_SIZE_BYTES],
       [layout.threads_offset, layout.threads_max * L.THREAD_RECORD_BYTES],
       [layout.scratch_offset, layout.threads_max * L.SCRATCH_SIZE_BYTES],
     ];
@@ -52,12 +53,32 @@ test('regions are aligned, ordered, disjoint and inside the memory', () => {
   }
 });
 
-test('a stored transaction costs 88 bytes of shared memory: a 72-byte entry and two 8-byte index words', () => {
+test('a stored transaction costs 88 bytes of shared memory (a 72-byte entry, two 8-byte index words) plus 1/64 of that for the release slack', () => {
   const small = compute_layout({ users_max: 10, tx_max: 1_000_000, threads_max: 1 });
   const large = compute_layout({ users_max: 10, tx_max: 2_000_000, threads_max: 1 });
   const bytes_per_tx = (large.memory_bytes - small.memory_bytes) / 1_000_000;
-  assert.ok(Math.abs(bytes_per_tx - 88) < 0.1, `${bytes_per_tx} bytes per transaction`);
+  assert.ok(Math.abs(bytes_per_tx - 88 * (1 + 1 / 64)) < 0.1, `${bytes_per_tx} bytes per transaction`);
   assert.ok(bytes_per_tx <= 96, 'issue #4 budget');
+});
+
+test('layout constants agree: derived sizes, disjoint header words, records that fit their cache line', () => {
+  assert.is(L.S_RECORDS_MAX_BYTES, L.SCRATCH_SIZE_BYTES - L.S_RECORDS);
+  assert.ok(L.S_OUT_REF_TEXT + L.UUID_TEXT_BYTES <= L.S_RECORDS, 'scratch outputs end before the records');
+  assert.ok(L.S_OUT_REQUEST_TEXT + L.UUID_TEXT_BYTES <= L.S_OUT_REF_TEXT);
+  assert.ok(L.S_NAME + 1 + L.USER_NAME_MAX_BYTES <= L.S_OUT_REQUEST_TEXT);
+  for (const field of [L.T_OWNER, L.T_ENTRY_NEXT, L.T_ENTRY_END, L.T_USER_SPARE, L.T_BUDGET_UNITS, L.T_BUSY, L.T_RELEASED]) {
+    assert.ok(field % 4 === 0 && field + 4 <= L.THREAD_RECORD_BYTES, `thread record u32 at ${field}`);
+  }
+  for (const field of [L.T_BETS, L.T_WINS, L.T_ROLLBACKS]) assert.ok(field % 8 === 0 && field + 8 <= L.THREAD_RECORD_BYTES);
+  // Counters written by many threads each own a cache line.
+  const shared = [L.H_USERS_RESERVED, L.H_USER_RECORDS_NEXT, L.H_TX_ENTRIES_NEXT, L.H_USERS_PUBLISHED, L.H_TX_BUDGET_NEXT,
+    L.H_RELEASED_BOUND, L.H_CURRENCIES_RESERVED, L.H_RUN];
+  assert.is(new Set(shared.map((at) => Math.floor(at / L.CACHE_LINE_BYTES))).size, shared.length);
+  assert.ok(Math.max(...shared) + 4 <= L.HEADER_SIZE_BYTES);
+  assert.ok(L.H_USER_META_OFFSET + 4 <= L.H_USERS_RESERVED, 'fixed header fields end before the counters');
+  assert.ok(L.C_BYTES + L.CURRENCY_MAX_BYTES <= L.CURRENCY_RECORD_BYTES);
+  assert.ok(L.USER_CURRENCY_MAX_BYTES <= L.CURRENCY_MAX_BYTES);
+  assert.is(L.E_BALANCE_AFTER + 8, L.ENTRY_SIZE_BYTES);
 });
 
 test('start() writes a header that reads back to the same layout', () => {

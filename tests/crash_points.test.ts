@@ -7,8 +7,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { start, createUsers, bet, win, rollback, balance, audit, RS_OK, RS_ERROR_UNKNOWN } from 'exwallet';
 import type { Wallet } from 'exwallet';
-import { L } from '../src/layout.js';
-import { inject_crash, corrupt_balance, abandon_user_creation } from '../src/testing.js';
+import { L } from 'exwallet/internal/layout';
+import { inject_crash, corrupt_balance, abandon_user_creation } from 'exwallet/testing';
 
 const TWIN_WAIT_MS = 30;
 let uuid_counter = 0;
@@ -48,8 +48,8 @@ test('death after the claim: the twin times out, audit releases the claim, a ret
   assert.is(balance_of(wallet, 'ann'), 100_000);
   const report = audit(wallet);
   assert.ok(report.ok);
-  assert.is(report.in_flight_released, 1);
-  assert.is(report.in_flight_committed, 0);
+  assert.is(report.inFlightReleased, 1);
+  assert.is(report.inFlightCommitted, 0);
   assert.equal(bet(wallet, body), { user: 'ann', status: RS_OK, request_uuid: REQUEST, currency: 'USD', balance: 99_900 });
 });
 
@@ -62,7 +62,7 @@ test('death after the balance moved: audit commits the claim and its duplicate r
   twin_times_out(() => bet(wallet, { ...body, request_uuid: uuid() }));
   const report = audit(wallet);
   assert.ok(report.ok);
-  assert.is(report.in_flight_committed, 1);
+  assert.is(report.inFlightCommitted, 1);
   assert.equal(bet(wallet, { ...body, request_uuid: uuid() }), { user: 'ann', status: RS_OK, request_uuid: REQUEST, currency: 'USD', balance: 99_900 });
   assert.is(balance_of(wallet, 'ann'), 99_900, 'applied exactly once');
 });
@@ -76,7 +76,7 @@ test('a win that died after marking its bet: the bet is reopened and can be roll
   assert.is(rollback(wallet, rollback_body('ann', placed.transaction_uuid)).status, RS_ERROR_UNKNOWN, 'bet is being settled');
   const report = audit(wallet);
   assert.ok(report.ok);
-  assert.is(report.in_flight_released, 1);
+  assert.is(report.inFlightReleased, 1);
   const refunded = rollback(wallet, rollback_body('ann', placed.transaction_uuid));
   assert.is(refunded.status, RS_OK);
   assert.is(refunded.balance, 100_000);
@@ -91,7 +91,7 @@ test('a win that died after crediting: audit commits it and the bet counts as wo
   dies(() => win(wallet, won));
   const report = audit(wallet);
   assert.ok(report.ok);
-  assert.is(report.in_flight_committed, 1);
+  assert.is(report.inFlightCommitted, 1);
   assert.is(rollback(wallet, rollback_body('ann', placed.transaction_uuid)).status, RS_ERROR_UNKNOWN, 'a won bet cannot be rolled back');
   assert.equal(win(wallet, won), { user: 'ann', status: RS_OK, request_uuid: REQUEST, currency: 'USD', balance: 100_200 });
 });
@@ -104,7 +104,7 @@ test('a rollback that died after committing: audit finishes the bet as rolled ba
   dies(() => rollback(wallet, rollback_body('ann', placed.transaction_uuid)));
   const report = audit(wallet);
   assert.ok(report.ok);
-  assert.is(report.in_flight_committed + report.in_flight_released, 0, 'the rollback itself was committed');
+  assert.is(report.inFlightCommitted + report.inFlightReleased, 0, 'the rollback itself was committed');
   assert.is(win(wallet, win_body('ann', 1, placed.transaction_uuid)).status, RS_ERROR_UNKNOWN, 'rolled back: no win');
   assert.is(balance_of(wallet, 'ann'), 100_000);
 });
@@ -120,8 +120,8 @@ test('two dead claims on one user: audit picks the one whose money moved', () =>
   corrupt_balance(wallet, 'ben', 100_000 - 250); // the 100 never landed
   const report = audit(wallet);
   assert.ok(report.ok, JSON.stringify(report));
-  assert.is(report.in_flight_committed, 1);
-  assert.is(report.in_flight_released, 1);
+  assert.is(report.inFlightCommitted, 1);
+  assert.is(report.inFlightReleased, 1);
 });
 
 test('death right after reclaiming a released uuid: the stale fields of the earlier claim move no money', () => {
@@ -135,7 +135,7 @@ test('death right after reclaiming a released uuid: the stale fields of the earl
   inject_crash(wallet, L.CRASH_AFTER_BALANCE);
   dies(() => bet(wallet, lost));
   corrupt_balance(wallet, 'ben', 100_000 - 250);
-  assert.is(audit(wallet).in_flight_released, 1);
+  assert.is(audit(wallet).inFlightReleased, 1);
   // The lost uuid, now RELEASED, is claimed again (by another user, another
   // amount) and its claimer dies before rewriting the entry.
   const retry = { ...lost, user: 'ann', amount: 7 };
@@ -143,8 +143,8 @@ test('death right after reclaiming a released uuid: the stale fields of the earl
   dies(() => bet(wallet, retry));
   const report = audit(wallet);
   assert.ok(report.ok, JSON.stringify(report));
-  assert.is(report.in_flight_released, 1);
-  assert.is(report.in_flight_committed, 0);
+  assert.is(report.inFlightReleased, 1);
+  assert.is(report.inFlightCommitted, 0);
   assert.is(balance_of(wallet, 'ben'), 100_000 - 250);
   assert.equal(bet(wallet, retry), { user: 'ann', status: RS_OK, request_uuid: REQUEST, currency: 'USD', balance: 99_993 });
 });
@@ -159,8 +159,8 @@ test('creators that died holding user tickets and records: audit returns them, a
   assert.throws(() => createUsers(wallet, ['ben']), (error: unknown) => error instanceof RangeError, 'the dead tickets hold the room');
   const report = audit(wallet);
   assert.ok(report.ok);
-  assert.is(report.user_tickets_returned, 2);
-  assert.is(report.user_records_recovered, 1, 'one thread slot, so one spare; the other record is still free');
+  assert.is(report.userTicketsReturned, 2);
+  assert.is(report.userRecordsRecovered, 1, 'one thread slot, so one spare; the other record is still free');
   createUsers(wallet, ['ben', 'cy']); // one from the counter, one the recovered spare
   for (const user of ['ann', 'ben', 'cy']) assert.is(balance(wallet, { user, request_uuid: REQUEST }).balance, 100_000);
   assert.throws(() => createUsers(wallet, ['dee']), (error: unknown) => error instanceof RangeError, 'maxUsers reached');
@@ -174,15 +174,15 @@ test('audit reports clean on an undisturbed wallet, and catches a balance change
   win(wallet, win_body('ann', 30, placed.transaction_uuid));
   const clean = audit(wallet);
   assert.equal({ ...clean, findings: [] }, {
-    ok: true, users: 2, committed: 2, released: 0, in_flight_committed: 0, in_flight_released: 0,
-    balance_mismatches: 0, negative_balances: 0, settlement_errors: 0, ambiguous_decisions: 0, thread_slots_freed: 0,
-    user_tickets_returned: 0, user_records_recovered: 0,
+    ok: true, users: 2, committed: 2, released: 0, inFlightCommitted: 0, inFlightReleased: 0,
+    balanceMismatches: 0, negativeBalances: 0, settlementErrors: 0, ambiguousDecisions: 0, threadSlotsFreed: 0,
+    userTicketsReturned: 0, userRecordsRecovered: 0, presumedDeadThreadIds: [],
     findings: [],
   });
   corrupt_balance(wallet, 'ann', 5);
   const dirty = audit(wallet);
   assert.not.ok(dirty.ok);
-  assert.is(dirty.balance_mismatches, 1);
+  assert.is(dirty.balanceMismatches, 1);
   assert.match(dirty.findings[0], /"ann": balance 5, ledger says 100020/);
 });
 

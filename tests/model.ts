@@ -33,8 +33,8 @@ const NESTING_MAX = 32;
  *  units of keys and values plus a few units of framing per value. At most
  *  SURELY_FITS: data; above SURELY_TOO_BIG: RS_ERROR_WRONG_TYPES; between:
  *  the library's exact bound decides, the model does not judge. */
-const FIELDS_BYTES_SURELY_FITS = 60 * 1024;
-const FIELDS_BYTES_SURELY_TOO_BIG = 64 * 1024;
+const FIELDS_BYTES_SURELY_FITS = 124 * 1024;
+const FIELDS_BYTES_SURELY_TOO_BIG = 128 * 1024;
 
 type Kind = 'bet' | 'win' | 'rollback';
 type Settlement = 'won' | 'rolled_back';
@@ -93,7 +93,18 @@ function canonical(value: unknown, level: number, size: Size): string {
 function isPlainObject(value: unknown): boolean {
   if (typeof value !== 'object' || value === null) return false;
   const proto: unknown = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
+  return (proto === Object.prototype || proto === null) && !Array.isArray(value);
+}
+
+/** §7: a body that is not a plain object still has its user and
+ *  request_uuid echoed when they read as strings. */
+function notPlain(body: unknown): WalletResponse {
+  if (typeof body !== 'object' || body === null) return { user: '', status: RS_ERROR_WRONG_TYPES, request_uuid: '' };
+  const echo = (key: string) => safely(() => {
+    const value = (body as Record<string, unknown>)[key];
+    return typeof value === 'string' ? value : '';
+  }, '');
+  return { user: echo('user'), status: RS_ERROR_WRONG_TYPES, request_uuid: echo('request_uuid') };
 }
 
 function utf8Bytes(text: string): number {
@@ -112,8 +123,9 @@ export class ReferenceWallet {
   readonly currency: string;
   readonly maxUsers: number;
   readonly maxTransactions: number;
-  /** user -> balance. */
+  /** user -> balance, and its currency. */
   private balances = new Map<string, number>();
+  private currencies = new Map<string, string>();
   /** transaction_uuid -> applied transaction (only RS_OK ones, §5). */
   private applied = new Map<string, Applied>();
   /** bet transaction_uuid -> how it was settled (absent: open). */
@@ -129,15 +141,34 @@ export class ReferenceWallet {
   /** §2. */
   createUsers(names: unknown): void {
     if (!Array.isArray(names)) throw new TypeError('createUsers expects an array');
-    const fresh = new Set<string>();
+    const fresh = new Map<string, { currency: string; balance: number }>();
     for (let i = 0; i < names.length; i++) {
-      const name: unknown = names[i];
+      const entry: unknown = names[i];
+      const object = typeof entry === 'object' && entry !== null && !Array.isArray(entry) ? entry as Record<string, unknown> : undefined;
+      const name: unknown = object ? object.user : entry;
       if (typeof name !== 'string') throw new TypeError(`entry ${i} is not a string`);
       if (LONE_SURROGATE.test(name) || utf8Bytes(name) > USER_NAME_MAX_BYTES) throw new TypeError(`entry ${i} is not a valid name`);
-      if (name !== '' && !this.balances.has(name)) fresh.add(name);
+      const currency = object?.currency ?? this.currency;
+      const balance = object?.balance ?? this.initialBalance;
+      if (typeof currency !== 'string' || LONE_SURROGATE.test(currency) || utf8Bytes(currency) < 1 || utf8Bytes(currency) > (object?.currency === undefined ? 64 : 16)) {
+        throw new TypeError(`entry ${i} has a bad currency`);
+      }
+      if (typeof balance !== 'number' || !Number.isSafeInteger(balance) || balance < 0) throw new TypeError(`entry ${i} has a bad balance`);
+      if (name !== '' && !this.balances.has(name) && !fresh.has(name)) fresh.set(name, { currency, balance });
     }
     if (this.balances.size + fresh.size > this.maxUsers) throw new RangeError('user table full');
-    for (const name of fresh) this.balances.set(name, this.initialBalance);
+    for (const [name, { currency, balance }] of fresh) {
+      this.balances.set(name, balance);
+      this.currencies.set(name, currency);
+    }
+  }
+
+  /** Budget units in use (§8): one per applied transaction, and one more held
+   *  by each open bet for its settlement. */
+  private unitsUsed(): number {
+    let bets = 0;
+    for (const t of this.applied.values()) if (t.kind === 'bet') bets++;
+    return this.applied.size + bets - this.settled.size;
   }
 
   bet(body: unknown): WalletResponse { return this.transact('bet', body); }
@@ -146,7 +177,7 @@ export class ReferenceWallet {
 
   /** Hub88 /user/balance. */
   balance(body: unknown): WalletResponse {
-    if (!safely(() => isPlainObject(body), false)) return { user: '', status: RS_ERROR_WRONG_TYPES, request_uuid: '' };
+    if (!safely(() => isPlainObject(body), false)) return notPlain(body);
     const fields = new FieldReader(body as Record<string, unknown>);
     const user = fields.string('user');
     const request_uuid = fields.string('request_uuid');
@@ -155,7 +186,7 @@ export class ReferenceWallet {
     }
     const balance = this.balances.get(user);
     if (balance === undefined) return { user, status: RS_ERROR_UNKNOWN, request_uuid };
-    return { user, status: RS_OK, request_uuid, currency: this.currency, balance };
+    return { user, status: RS_OK, request_uuid, currency: this.currencies.get(user) as string, balance };
   }
 
   balanceOf(user: string): number | undefined {
@@ -175,6 +206,7 @@ export class ReferenceWallet {
   clone(): ReferenceWallet {
     const copy = new ReferenceWallet(this);
     copy.balances = new Map(this.balances);
+    copy.currencies = new Map(this.currencies);
     copy.applied = new Map(this.applied); // Applied records are immutable: sharing them is safe
     copy.settled = new Map(this.settled);
     return copy;
@@ -192,7 +224,7 @@ export class ReferenceWallet {
 
   private transact(kind: Kind, body: unknown): WalletResponse {
     // §4.1
-    if (!safely(() => isPlainObject(body), false)) return { user: '', status: RS_ERROR_WRONG_TYPES, request_uuid: '' };
+    if (!safely(() => isPlainObject(body), false)) return notPlain(body);
     const fields = new FieldReader(body as Record<string, unknown>);
     const user = fields.string('user');
     const request_uuid = fields.string('request_uuid');
@@ -241,13 +273,14 @@ export class ReferenceWallet {
     }
 
     // §4.6 currency (a rollback's is not compared).
-    if (kind !== 'rollback' && currency !== this.currency) throw new Rejection(RS_ERROR_WRONG_CURRENCY);
+    const userCurrency = this.currencies.get(user) as string;
+    if (kind !== 'rollback' && currency !== userCurrency) throw new Rejection(RS_ERROR_WRONG_CURRENCY);
 
     // §4.7 per kind; §3 the balance bounds.
     let delta_units: number;
     if (kind === 'bet') {
       if (amount_units > balance) {
-        return { user, status: RS_ERROR_NOT_ENOUGH_MONEY, request_uuid, currency: this.currency, balance };
+        return { user, status: RS_ERROR_NOT_ENOUGH_MONEY, request_uuid, currency: userCurrency, balance };
       }
       delta_units = -amount_units;
     } else {
@@ -257,14 +290,14 @@ export class ReferenceWallet {
       delta_units = kind === 'win' ? amount_units : bet.amount;
       if (balance + delta_units > Number.MAX_SAFE_INTEGER) throw new Rejection(RS_ERROR_UNKNOWN);
     }
-    // §8: a full table refuses new transactions.
-    if (this.applied.size >= this.maxTransactions) throw new Rejection(RS_ERROR_UNKNOWN);
+    // §8: a bet needs room for itself and its settlement; a settlement uses its bet's reserve.
+    if (kind === 'bet' && this.unitsUsed() + 2 > this.maxTransactions) throw new Rejection(RS_ERROR_UNKNOWN);
 
     // §4.8 apply and record.
     const balance_after = balance + delta_units;
     this.balances.set(user, balance_after);
     if (kind !== 'bet') this.settled.set(reference as string, kind === 'win' ? 'won' : 'rolled_back');
-    const response: WalletResponse = { user, status: RS_OK, request_uuid, currency: this.currency, balance: balance_after };
+    const response: WalletResponse = { user, status: RS_OK, request_uuid, currency: userCurrency, balance: balance_after };
     this.applied.set(uuid, { kind, user, params, amount: amount_units, response: { ...response } });
     return response;
   }
@@ -280,7 +313,10 @@ export class ReferenceWallet {
         const value = fields.get(key);
         if (fields.threw) throw new NotData();
         // user, transaction_uuid and a bet's/win's amount are compared exactly: not in the size.
-        const exact = key === 'user' || key === 'transaction_uuid' || (key === 'amount' && kind !== 'rollback');
+        // A bet's or win's currency costs no room either: the library encodes it as
+        // one mark (the user's currency, or not), whatever its length.
+        const exact = key === 'user' || key === 'transaction_uuid' || (key === 'amount' && kind !== 'rollback') ||
+          (key === 'currency' && kind !== 'rollback' && typeof value === 'string');
         if (!exact) {
           size.fields += 1;
           size.units += 6 + key.length;

@@ -7,13 +7,11 @@
 // a worker with workerData.role === VISIBILITY_ROLE, it runs that side only.
 
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import vm from 'node:vm';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import {
-  start, share, attach, detach, createUsers, bet, win, rollback, balance,
-  RS_OK, RS_ERROR_UNKNOWN, RS_ERROR_WRONG_TYPES, RS_ERROR_NOT_ENOUGH_MONEY, RS_ERROR_DUPLICATE_TRANSACTION,
-  RS_ERROR_WRONG_CURRENCY, RS_ERROR_TRANSACTION_DOES_NOT_EXIST,
-} from 'exwallet';
+import { start, share, attach, detach, createUsers, RS_OK, RS_ERROR_UNKNOWN, RS_ERROR_WRONG_TYPES, RS_ERROR_NOT_ENOUGH_MONEY, RS_ERROR_DUPLICATE_TRANSACTION, RS_ERROR_WRONG_CURRENCY, RS_ERROR_TRANSACTION_DOES_NOT_EXIST } from 'exwallet';
+import { bet, win, rollback, balance } from '../tools/untyped.js';
 import type { Wallet, WalletOptions, WalletResponse, WalletHandle } from 'exwallet';
 import {
   Uuids, uuidOf, betBody, winBody, rollbackBody, okResponse, notEnoughMoney, errorResponse, nestedArrays, nestedObjects,
@@ -406,17 +404,36 @@ function defineTests(): void {
 
   // §4 Check order ---------------------------------------------------------------
 
-  test('§4.1 a body that is not a plain object is RS_ERROR_WRONG_TYPES with user and request_uuid ""', () => {
+  test('§4.1 a body that is not a plain object is RS_ERROR_WRONG_TYPES; §7 its user and request_uuid are echoed when they read as strings', () => {
     const f = new Fixture();
-    class Request { user = 'alice'; transaction_uuid = f.ids.tx(); request_uuid = f.ids.req(); currency = 'USD'; amount = 1; }
-    const asArray = Object.assign([], betBody('alice', f.ids.tx(), 1, f.ids.req()));
-    const notPlain: unknown[] = [
-      undefined, null, 0, 42, 'body', true, 1n, Symbol('body'), () => 1, [], asArray, new Request(), new Date(), new Map(),
-      Object.create(betBody('alice', f.ids.tx(), 1, f.ids.req())), // the fields are inherited, the prototype is not Object's
-    ];
-    for (const body of notPlain) {
+    const req = f.ids.req();
+    class Request { user = 'alice'; transaction_uuid = f.ids.tx(); request_uuid = req; currency = 'USD'; amount = 1; }
+    const asArray = Object.assign([], betBody('alice', f.ids.tx(), 1, req));
+    const liar = new Proxy(Object.assign([], betBody('alice', f.ids.tx(), 1, req)), { getPrototypeOf: () => Object.prototype });
+    const notObjects: unknown[] = [undefined, null, 0, 42, 'body', true, 1n, Symbol('body'), () => 1];
+    for (const body of notObjects) {
       for (const call of [bet, win, rollback, balance] as Call[]) f.expect(call, body, errorResponse('', RS_ERROR_WRONG_TYPES, ''));
     }
+    const objectsWithFields: unknown[] = [
+      asArray, liar, new Request(),
+      Object.create(betBody('alice', f.ids.tx(), 1, req)), // the fields are inherited, the prototype is not Object's
+    ];
+    for (const body of objectsWithFields) {
+      for (const call of [bet, win, rollback, balance] as Call[]) f.expect(call, body, errorResponse('alice', RS_ERROR_WRONG_TYPES, req));
+    }
+    for (const body of [[], new Date(), new Map()]) {
+      for (const call of [bet, win, rollback, balance] as Call[]) f.expect(call, body, errorResponse('', RS_ERROR_WRONG_TYPES, ''));
+    }
+  });
+
+  test('§4.1 a plain object made in another realm (a vm context) is a body', () => {
+    const f = new Fixture();
+    const req = f.ids.req();
+    const foreign = vm.runInNewContext('(body) => Object.assign({}, body)')(betBody('alice', f.ids.tx(), 7, req)) as Body;
+    assert.is.not(Object.getPrototypeOf(foreign), Object.prototype);
+    assert.equal(bet(f.wallet, foreign), okResponse('alice', req, START_UNITS - 7));
+    const nested = vm.runInNewContext('(body) => Object.assign({}, body, { meta: { a: [1, { b: 2 }] } })')(betBody('alice', f.ids.tx(), 1, f.ids.req())) as Body;
+    assert.is(bet(f.wallet, nested).status, RS_OK);
   });
 
   test('§4.1 a plain object made by a literal, JSON.parse, Object.create(null), or frozen, is a body', () => {
@@ -520,8 +537,10 @@ function defineTests(): void {
     f.expect(bet, { ...betBody('alice', f.ids.tx(), 1, req), extra: withThrowingGetter({}, 'deep') }, errorResponse('alice', RS_ERROR_WRONG_TYPES, req));
     const proxyTraps: Array<Array<keyof ProxyHandler<Body>>> = [['get'], ['getPrototypeOf'], ['get', 'ownKeys', 'getOwnPropertyDescriptor', 'has', 'getPrototypeOf']];
     for (const traps of proxyTraps) {
+      // A `get` trap that throws hides every field; behind a lying getPrototypeOf alone, the fields still read (§7).
+      const echoed = traps.includes('get') ? errorResponse('', RS_ERROR_WRONG_TYPES, '') : errorResponse('alice', RS_ERROR_WRONG_TYPES, req);
       for (const call of [bet, win, rollback, balance] as Call[]) {
-        f.expect(call, throwingProxy(winBody('alice', f.ids.tx(), ref, 1, req), traps), errorResponse('', RS_ERROR_WRONG_TYPES, ''));
+        f.expect(call, throwingProxy(winBody('alice', f.ids.tx(), ref, 1, req), traps), echoed);
       }
     }
     // Keys that cannot be listed: the required fields read fine, so they are echoed.
@@ -813,41 +832,65 @@ function defineTests(): void {
 
   // §8 Full transaction table ---------------------------------------------------------
 
-  test('§8 a full transaction table: new transactions get RS_ERROR_UNKNOWN; recorded ones still replay or conflict', () => {
-    const f = new Fixture(['alice', 'bob'], { maxTransactions: 3 });
+  test('§8 a full transaction table: new bets get RS_ERROR_UNKNOWN; the win or rollback of every open bet is still accepted; recorded ones replay or conflict', () => {
+    // A budget of 6: two bets hold 2 units each (their entry and their settlement's reserve).
+    const f = new Fixture(['alice', 'bob'], { maxTransactions: 6 });
     const first = f.placeBet('alice', 10);
     const second = f.placeBet('bob', 20);
-    const wreq = f.ids.req();
-    const winOfFirst = winBody('alice', f.ids.tx(), first.tx, 5, wreq);
-    const won = win(f.wallet, winOfFirst);
-    assert.equal(won, okResponse('alice', wreq, START_UNITS - 5));
+    const third = f.placeBet('bob', 30);
     const req = f.ids.req();
     const fourth = betBody('alice', f.ids.tx(), 1, req);
     f.expect(bet, fourth, errorResponse('alice', RS_ERROR_UNKNOWN, req));
     f.expect(bet, fourth, errorResponse('alice', RS_ERROR_UNKNOWN, req)); // still refused, still no trace
-    f.expect(win, winBody('bob', f.ids.tx(), second.tx, 5, req), errorResponse('bob', RS_ERROR_UNKNOWN, req));
-    f.expect(rollback, rollbackBody('bob', f.ids.tx(), second.tx, req), errorResponse('bob', RS_ERROR_UNKNOWN, req));
+    // Every open bet can still be settled: that room was held for it.
+    const wreq = f.ids.req();
+    const winOfFirst = winBody('alice', f.ids.tx(), first.tx, 5, wreq);
+    const won = win(f.wallet, winOfFirst);
+    assert.equal(won, okResponse('alice', wreq, START_UNITS - 5));
+    const rreq = f.ids.req();
+    assert.equal(rollback(f.wallet, rollbackBody('bob', f.ids.tx(), second.tx, rreq)), okResponse('bob', rreq, START_UNITS - 30));
+    const wreq3 = f.ids.req();
+    assert.equal(win(f.wallet, winBody('bob', f.ids.tx(), third.tx, 0, wreq3)), okResponse('bob', wreq3, START_UNITS - 30));
+    // A reference to nothing is still "does not exist", and new bets are still refused.
+    const dreq = f.ids.req();
+    f.expect(win, winBody('bob', f.ids.tx(), f.ids.tx(), 5, dreq), errorResponse('bob', RS_ERROR_TRANSACTION_DOES_NOT_EXIST, dreq));
+    f.expect(bet, fourth, errorResponse('alice', RS_ERROR_UNKNOWN, req));
     f.expect(bet, { ...first.body, request_uuid: f.ids.req() }, first.response);
     f.expect(bet, { ...second.body, request_uuid: f.ids.req() }, second.response);
     f.expect(win, { ...winOfFirst, request_uuid: f.ids.req() }, won);
     f.expect(bet, { ...second.body, amount: 21, request_uuid: req }, errorResponse('bob', RS_ERROR_DUPLICATE_TRANSACTION, req));
-    assert.equal(f.balances(), { alice: START_UNITS - 5, bob: START_UNITS - 20 });
+    assert.equal(f.balances(), { alice: START_UNITS - 5, bob: START_UNITS - 30 });
   });
 
-  test('§8 the table records maxTransactions applied transactions, also when a short-lived worker applied some of them', async () => {
+  test('§8 maxTransactions applied transactions fit (bets and their settlements), also when a short-lived worker applied some, and failed requests use none', async () => {
     const TX_MAX = 1_000;
     const f = new Fixture(['alice'], { maxTransactions: TX_MAX, initialBalance: 1_000_000 });
     const body = betBody('alice', f.ids.tx(), 1, f.ids.req());
     const fromWorker = await runWorker<WalletResponse>({ role: ONE_BET_ROLE, handle: share(f.wallet), body } satisfies OneBetData);
     assert.is(fromWorker.status, RS_OK);
+    const open = [body.transaction_uuid as string];
     let applied = 1;
     for (let attempt = 0; attempt < TX_MAX; attempt++) {
-      if (bet(f.wallet, betBody('alice', f.ids.tx(), 1, f.ids.req())).status !== RS_OK) break;
+      // Failures in between use no room: not enough money, wrong currency, a reference to nothing.
+      const poor = f.ids.req();
+      f.expect(bet, betBody('alice', f.ids.tx(), 10_000_000, poor), notEnoughMoney('alice', poor, f.balanceOf('alice') as number));
+      assert.is(bet(f.wallet, betBody('alice', f.ids.tx(), 1, f.ids.req(), 'EUR')).status, RS_ERROR_WRONG_CURRENCY);
+      assert.is(win(f.wallet, winBody('alice', f.ids.tx(), f.ids.tx(), 1, f.ids.req())).status, RS_ERROR_TRANSACTION_DOES_NOT_EXIST);
+      const tx = f.ids.tx();
+      if (bet(f.wallet, betBody('alice', tx, 1, f.ids.req())).status !== RS_OK) break;
+      open.push(tx);
       applied += 1;
     }
-    assert.is(applied, TX_MAX, `applied ${applied} of maxTransactions ${TX_MAX} before the table refused new transactions`);
+    assert.is(applied, TX_MAX / 2, `${applied} open bets fill a budget of ${TX_MAX}: each holds room for its settlement`);
     const req = f.ids.req();
     f.expect(bet, betBody('alice', f.ids.tx(), 1, req), errorResponse('alice', RS_ERROR_UNKNOWN, req));
+    for (const bet_uuid of open) {
+      assert.is(win(f.wallet, winBody('alice', f.ids.tx(), bet_uuid, 1, f.ids.req())).status, RS_OK);
+      applied += 1;
+    }
+    assert.is(applied, TX_MAX, `applied ${applied} of maxTransactions ${TX_MAX}`);
+    const more = f.ids.req();
+    f.expect(bet, betBody('alice', f.ids.tx(), 1, more), errorResponse('alice', RS_ERROR_UNKNOWN, more));
   });
 }
 

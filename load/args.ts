@@ -1,0 +1,140 @@
+// Command-line flags of the load runner: parsed, checked, and explained.
+// Anything wrong is a UsageError, which main.ts prints with the usage and
+// exit code 2.
+
+import { parseArgs } from 'node:util';
+import { availableParallelism } from 'node:os';
+
+export interface LoadArgs {
+  workers: number;
+  users: number;
+  /** Run time; ignored when `ops` is set. */
+  seconds: number;
+  /** Total calls over all workers, or undefined: run for `seconds`. */
+  ops: number | undefined;
+  seed: number;
+  /** True when --seed was given (the report says whether the seed was drawn). */
+  seed_given: boolean;
+  json: boolean;
+  help: boolean;
+  /** Size of the wallet's transaction table. */
+  max_transactions: number;
+  /** Break the bookkeeping on purpose: the run must fail (proves the checks can). */
+  canary: boolean;
+}
+
+export const DEFAULT_SECONDS = 10;
+export const DEFAULT_USERS = 10_000;
+// The transaction table is sized for the run unless --max-transactions says
+// otherwise: a call takes at most one table entry, so --ops N needs N (plus
+// the headroom main.ts keeps, below); a
+// timed run needs what the workers can apply in that time, taken as
+// APPLIED_PER_WORKER_SECOND_MAX (measured on a 2-core machine: 100-300 k/s per
+// worker; the margin is for faster cores). Each costs 88 bytes of shared
+// memory, reserved up front; 40 M of them (3.5 GiB) is the most that fits in
+// a wasm32 memory. Workers stop early, and the report says so, if their share
+// runs out.
+const APPLIED_PER_WORKER_SECOND_MAX = 400_000;
+const TABLE_MIN = 100_000;
+const TABLE_MAX = 40_000_000;
+
+function default_max_transactions(workers: number, seconds: number, ops: number | undefined): number {
+  const wanted = ops !== undefined ? Math.ceil(ops * 1.1) + 1000 : Math.ceil(workers * seconds * APPLIED_PER_WORKER_SECOND_MAX);
+  return Math.min(TABLE_MAX, Math.max(TABLE_MIN, wanted));
+}
+
+export class UsageError extends Error {}
+
+export function usage(): string {
+  return `Usage: exwallet load [options]      (npm start -- [options])
+
+Drives a shared in-memory wallet from several worker threads with a realistic
+Hub88 session mix (bets, wins of 0 or more, rollbacks, retries, duplicates,
+conflicting uuids, insufficient funds, malformed requests), then audits it:
+money conserved per user, exactly-once answers, no negative balance.
+Exits 0 when every check passes, 1 when one fails, 2 on bad flags.
+
+Options:
+  --workers N           worker threads (default: ${availableParallelism()}, the available parallelism)
+  --users N             users in the wallet (default: ${DEFAULT_USERS})
+  --seconds S           run for S seconds (default: ${DEFAULT_SECONDS})
+  --ops N               run until about N calls in total instead (stops at a round's end)
+  --seed N              seed of the mix (32-bit integer; default: random, printed)
+  --max-transactions N  transaction table size (default: sized for the run, ${APPLIED_PER_WORKER_SECOND_MAX / 1000}k per
+                        worker-second or --ops, at most ${TABLE_MAX / 1e6} M; 88 bytes each)
+  --json                print the report as JSON on stdout (and nothing else there)
+  --canary              corrupt one balance and one retry check on purpose: the run
+                        must then FAIL (proves that the checks can fail)
+  -h, --help            show this help
+
+The mix: with --seed and --ops, one worker sends the same requests every run;
+with more workers the interleaving (and so some answers) varies.`;
+}
+
+function integer(name: string, text: string | undefined, fallback: number, min: number, max: number): number {
+  if (text === undefined) return fallback;
+  if (!/^\d+$/.test(text.trim())) throw new UsageError(`--${name} must be an integer, got "${text}"`);
+  const value = Number(text);
+  if (value < min || value > max) throw new UsageError(`--${name} must be from ${min} to ${max}, got ${text}`);
+  return value;
+}
+
+export function parse_load_args(argv: readonly string[]): LoadArgs {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      strict: true,
+      options: {
+        workers: { type: 'string' },
+        users: { type: 'string' },
+        seconds: { type: 'string' },
+        ops: { type: 'string' },
+        seed: { type: 'string' },
+        'max-transactions': { type: 'string' },
+        json: { type: 'boolean' },
+        canary: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (error) {
+    // parseArgs says which flag and why (unknown option, missing value).
+    throw new UsageError((error as Error).message);
+  }
+  const { values, positionals } = parsed;
+  // `exwallet load ...` and `npm start -- ...` both arrive here.
+  const rest = positionals[0] === 'load' ? positionals.slice(1) : positionals;
+  if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}" (the only command is "load")`);
+
+  const seconds_text = values.seconds;
+  let seconds = DEFAULT_SECONDS;
+  if (seconds_text !== undefined) {
+    seconds = Number(seconds_text);
+    if (seconds_text.trim() === '' || !Number.isFinite(seconds) || seconds <= 0 || seconds > 86_400) {
+      throw new UsageError(`--seconds must be a number of seconds above 0 (at most 86400), got "${seconds_text}"`);
+    }
+  }
+  if (values.ops !== undefined && values.seconds !== undefined) {
+    throw new UsageError('give --seconds or --ops, not both');
+  }
+  const seed_given = values.seed !== undefined;
+  // Bounds: each worker is a V8 isolate (~10 MB) with a copy of the user
+  // names; beyond these the runner measures the machine's swap, not the wallet.
+  const workers = integer('workers', values.workers, availableParallelism(), 1, 256);
+  const ops = values.ops === undefined ? undefined : integer('ops', values.ops, 0, 1, Number.MAX_SAFE_INTEGER);
+  return {
+    workers,
+    users: integer('users', values.users, DEFAULT_USERS, 1, 1_048_576),
+    seconds,
+    ops,
+    seed: seed_given ? integer('seed', values.seed, 0, 0, 0xffff_ffff) : (Math.random() * 0x1_0000_0000) >>> 0,
+    seed_given,
+    json: values.json === true,
+    help: values.help === true,
+    max_transactions: integer(
+      'max-transactions', values['max-transactions'], default_max_transactions(workers, seconds, ops), 1000, TABLE_MAX,
+    ),
+    canary: values.canary === true,
+  };
+}
