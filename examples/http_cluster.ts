@@ -3,7 +3,7 @@
 // node:http server and attach()es to the wallet the main thread started;
 // a bet taken by one thread is seen, and deduplicated, by all the others.
 //
-//   npm run build && node dist/examples/http_cluster.js [--threads N] [--port P] [--host H] [--users a,b]
+//   npm run build && node out/examples/http_cluster.js [--threads N] [--port P] [--host H] [--users a,b]
 //   curl -s localhost:8088/transaction/bet -d '{"user":"alice","transaction_uuid":"...", ...}'
 //
 // Routes (POST, JSON bodies as in the Hub88 Operator Wallet API): /transaction/bet,
@@ -21,10 +21,8 @@ import { Worker, isMainThread, parentPort, workerData } from 'node:worker_thread
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { parseArgs } from 'node:util';
 import { availableParallelism } from 'node:os';
-import {
-  start, createUsers, share, attach, detach, bet, win, rollback, balance, RS_ERROR_WRONG_TYPES,
-  type Wallet, type WalletHandle, type WalletResponse,
-} from 'exwallet';
+import { start, createUsers, share, attach, detach, RS_ERROR_WRONG_TYPES, type Wallet, type WalletHandle, type WalletResponse } from 'exwallet';
+import { bet, win, rollback, balance } from '../tools/untyped.js';
 
 interface ServerSetup { handle: WalletHandle; index: number; port: number; host: string }
 type ToMain = { kind: 'listening'; index: number; port: number } | { kind: 'closed'; index: number };

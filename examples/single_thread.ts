@@ -1,5 +1,5 @@
 // exwallet in one thread: start, users, a bet, its win, a retried request,
-// a rollback, a balance. Run: npm run build && node dist/examples/single_thread.js
+// a rollback, a balance. Run: npm run build && node out/examples/single_thread.js
 import { start, createUsers, bet, win, rollback, balance } from 'exwallet';
 import { randomUUID as uuid } from 'node:crypto';
 

@@ -1,9 +1,9 @@
 // Command-line flags of the load runner: parsed, checked, and explained.
-// Anything wrong is a UsageError, which main.ts prints with the usage and
-// exit code 2.
+// Anything wrong is a UsageError (tools/cli.ts), which main.ts prints as one
+// line with a hint, exit code 2.
 
-import { parseArgs } from 'node:util';
 import { availableParallelism } from 'node:os';
+import { parse_flags, integer_flag, UsageError } from '../tools/cli.js';
 
 export interface LoadArgs {
   workers: number;
@@ -43,8 +43,6 @@ function default_max_transactions(workers: number, seconds: number, ops: number 
   return Math.min(TABLE_MAX, Math.max(TABLE_MIN, wanted));
 }
 
-export class UsageError extends Error {}
-
 export function usage(): string {
   return `Usage: exwallet load [options]      (npm start -- [options])
 
@@ -52,7 +50,8 @@ Drives a shared in-memory wallet from several worker threads with a realistic
 Hub88 session mix (bets, wins of 0 or more, rollbacks, retries, duplicates,
 conflicting uuids, insufficient funds, malformed requests), then audits it:
 money conserved per user, exactly-once answers, no negative balance.
-Exits 0 when every check passes, 1 when one fails, 2 on bad flags.
+Exits 0 when every check passes, 1 when one fails (or no call was made),
+2 on bad flags, 130 when interrupted (Ctrl-C: the partial report is printed).
 
 Options:
   --workers N           worker threads (default: ${availableParallelism()}, the available parallelism)
@@ -71,46 +70,26 @@ The mix: with --seed and --ops, one worker sends the same requests every run;
 with more workers the interleaving (and so some answers) varies.`;
 }
 
-function integer(name: string, text: string | undefined, fallback: number, min: number, max: number): number {
-  if (text === undefined) return fallback;
-  if (!/^\d+$/.test(text.trim())) throw new UsageError(`--${name} must be an integer, got "${text}"`);
-  const value = Number(text);
-  if (value < min || value > max) throw new UsageError(`--${name} must be from ${min} to ${max}, got ${text}`);
-  return value;
-}
+const FLAGS = {
+  workers: { type: 'string' },
+  users: { type: 'string' },
+  seconds: { type: 'string' },
+  ops: { type: 'string' },
+  seed: { type: 'string' },
+  'max-transactions': { type: 'string' },
+  json: { type: 'boolean' },
+  canary: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
 
+/** The flags after `exwallet load`. Throws a UsageError naming the first problem. */
 export function parse_load_args(argv: readonly string[]): LoadArgs {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      strict: true,
-      options: {
-        workers: { type: 'string' },
-        users: { type: 'string' },
-        seconds: { type: 'string' },
-        ops: { type: 'string' },
-        seed: { type: 'string' },
-        'max-transactions': { type: 'string' },
-        json: { type: 'boolean' },
-        canary: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (error) {
-    // parseArgs says which flag and why (unknown option, missing value).
-    throw new UsageError((error as Error).message);
-  }
-  const { values, positionals } = parsed;
-  // `exwallet load ...` and `npm start -- ...` both arrive here.
-  const rest = positionals[0] === 'load' ? positionals.slice(1) : positionals;
-  if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}" (the only command is "load")`);
-
+  const values = parse_flags(argv, FLAGS);
   const seconds_text = values.seconds;
   let seconds = DEFAULT_SECONDS;
   if (seconds_text !== undefined) {
     seconds = Number(seconds_text);
+    // Any number parses (a negative one too, tools/cli.ts): the range is this rule's to explain.
     if (seconds_text.trim() === '' || !Number.isFinite(seconds) || seconds <= 0 || seconds > 86_400) {
       throw new UsageError(`--seconds must be a number of seconds above 0 (at most 86400), got "${seconds_text}"`);
     }
@@ -121,18 +100,19 @@ export function parse_load_args(argv: readonly string[]): LoadArgs {
   const seed_given = values.seed !== undefined;
   // Bounds: each worker is a V8 isolate (~10 MB) with a copy of the user
   // names; beyond these the runner measures the machine's swap, not the wallet.
-  const workers = integer('workers', values.workers, availableParallelism(), 1, 256);
-  const ops = values.ops === undefined ? undefined : integer('ops', values.ops, 0, 1, Number.MAX_SAFE_INTEGER);
+  const workers = integer_flag('workers', values.workers, availableParallelism(), 1, 256);
+  const ops = values.ops === undefined ? undefined : integer_flag('ops', values.ops, 0, 1, Number.MAX_SAFE_INTEGER);
   return {
     workers,
-    users: integer('users', values.users, DEFAULT_USERS, 1, 1_048_576),
+    users: integer_flag('users', values.users, DEFAULT_USERS, 1, 1_048_576),
     seconds,
     ops,
-    seed: seed_given ? integer('seed', values.seed, 0, 0, 0xffff_ffff) : (Math.random() * 0x1_0000_0000) >>> 0,
+    // The one unseeded draw: the seed itself, printed so that the run can be replayed.
+    seed: seed_given ? integer_flag('seed', values.seed, 0, 0, 0xffff_ffff) : (Math.random() * 0x1_0000_0000) >>> 0,
     seed_given,
     json: values.json === true,
     help: values.help === true,
-    max_transactions: integer(
+    max_transactions: integer_flag(
       'max-transactions', values['max-transactions'], default_max_transactions(workers, seconds, ops), 1000, TABLE_MAX,
     ),
     canary: values.canary === true,

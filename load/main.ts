@@ -1,15 +1,18 @@
-#!/usr/bin/env node
 // exwallet load: start a wallet, create users, let W worker threads play the
 // Hub88 session mix against it, show progress, then audit and report.
-// `npm start -- [options]` or `exwallet load [options]`; --help for the flags.
+// `npm start -- [options]` or `exwallet load [options]` (bin/exwallet.ts);
+// --help for the flags. An app, not the library: it imports exwallet by its
+// package name, like any user.
 //
-// Exit codes: 0 every check passed, 1 a check failed (or a worker died or
-// hung), 2 bad flags or options the wallet refuses.
+// Exit codes: 0 every check passed, 1 a check failed (or no call was made, or
+// a worker died or hung), 2 bad flags or options the wallet refuses, 130
+// interrupted (SIGINT/SIGTERM: the partial report is printed first).
 
 import { Worker } from 'node:worker_threads';
 import { start, share, createUsers, balance, audit, type Wallet } from 'exwallet';
-import { corrupt_balance } from '../testing.js';
-import { parse_load_args, usage, UsageError, type LoadArgs } from './args.js';
+import { corrupt_balance } from 'exwallet/testing';
+import { UsageError, usage_line, EXIT_USAGE } from '../tools/cli.js';
+import { parse_load_args, usage, type LoadArgs } from './args.js';
 import { Progress } from './progress.js';
 import { build_report, format_report, type DoneMessage, type RunOutcome } from './report.js';
 import { histogram_create, histogram_add, histogram_difference, histogram_percentile_ns } from './histogram.js';
@@ -31,6 +34,9 @@ const READY_DEADLINE_MS = 30_000;
 const SILENCE_DEADLINE_MS = 15_000;
 /** After the planned end, workers get this long to report before they are terminated. */
 const FINISH_GRACE_MS = 30_000;
+/** The shell's code for a process ended by SIGINT (128 + 2). */
+const EXIT_INTERRUPTED = 130;
+const PROGRAM = 'exwallet load';
 
 interface WorkerState {
   worker: Worker;
@@ -98,28 +104,30 @@ async function run(args: LoadArgs, wallet: Wallet, users: string[]): Promise<Run
   const all = (predicate: (s: WorkerState) => boolean): boolean => states.every(predicate);
   const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-  // Start together, once every worker has attached: thread start-up does not
-  // eat into the measured time.
-  const ready_deadline_ms = performance.now() + READY_DEADLINE_MS;
-  while (!all((s) => s.ready || s.exited) && performance.now() < ready_deadline_ms) await sleep(5);
-  if (!all((s) => s.ready || s.exited)) await terminate_all(`not ready within ${READY_DEADLINE_MS} ms`);
-
-  const start_epoch_ms = Date.now();
-  const end_epoch_ms = args.ops === undefined ? start_epoch_ms + args.seconds * 1000 : Infinity;
-  const started_ms = performance.now();
-  tell_all({ kind: 'go', start_epoch_ms, end_epoch_ms });
-  for (const s of states) s.last_message_ms = started_ms;
-
   // Ctrl-C: stop the workers cleanly and report what was done; a second one
-  // gives up at once.
+  // gives up at once. Installed before the workers start, so a signal at any
+  // moment of the run gets the partial report (and exit 130), never a PASS.
   let interrupted = false;
   const on_signal = (): void => {
-    if (interrupted) process.exit(130);
+    if (interrupted) process.exit(EXIT_INTERRUPTED);
     interrupted = true;
     tell_all({ kind: 'stop' });
   };
   process.on('SIGINT', on_signal);
   process.on('SIGTERM', on_signal);
+
+  // Start together, once every worker has attached: thread start-up does not
+  // eat into the measured time.
+  const ready_deadline_ms = performance.now() + READY_DEADLINE_MS;
+  while (!all((s) => s.ready || s.exited) && performance.now() < ready_deadline_ms && !interrupted) await sleep(5);
+  if (!all((s) => s.ready || s.exited)) await terminate_all(`not ready within ${READY_DEADLINE_MS} ms`);
+
+  const start_epoch_ms = Date.now();
+  const end_epoch_ms = args.ops === undefined ? start_epoch_ms + args.seconds * 1000 : Infinity;
+  const started_ms = performance.now();
+  // A worker told to stop before "go" has finished already; "go" then changes nothing.
+  tell_all(interrupted ? { kind: 'stop' } : { kind: 'go', start_epoch_ms, end_epoch_ms });
+  for (const s of states) s.last_message_ms = started_ms;
 
   const progress = new Progress(process.stderr);
   const history: { at_ms: number; calls: number; histogram: Float64Array }[] = [
@@ -185,19 +193,20 @@ async function run(args: LoadArgs, wallet: Wallet, users: string[]): Promise<Run
     audit_report = { ok: false, error: (error as Error).message };
   }
   return {
-    args, initial_balance_units: INITIAL_BALANCE_UNITS, users, done: states.map((s) => s.done), worker_errors,
+    args, initial_balance_units: INITIAL_BALANCE_UNITS, users, done: states.map((s) => s.done), worker_errors, interrupted,
     final_balances, audit: audit_report, wall_s: (performance.now() - started_ms) / 1000, max_transactions: args.max_transactions,
   };
 }
 
-async function main(argv: readonly string[]): Promise<number> {
+/** Runs `exwallet load` with the flags after "load"; resolves with the exit code. */
+export async function main(argv: readonly string[]): Promise<number> {
   let args: LoadArgs;
   try {
     args = parse_load_args(argv);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    process.stderr.write(`exwallet load: ${error.message}\n\n${usage()}\n`);
-    return 2;
+    process.stderr.write(usage_line(PROGRAM, error.message) + '\n');
+    return EXIT_USAGE;
   }
   if (args.help) {
     process.stdout.write(usage() + '\n');
@@ -213,8 +222,8 @@ async function main(argv: readonly string[]): Promise<number> {
     });
   } catch (error) {
     if (!(error instanceof RangeError)) throw error;
-    process.stderr.write(`exwallet load: ${error.message}\n`);
-    return 2;
+    process.stderr.write(usage_line(PROGRAM, error.message) + '\n');
+    return EXIT_USAGE;
   }
   createUsers(wallet, users);
   if (!args.json) {
@@ -226,13 +235,6 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   const report = build_report(await run(args, wallet, users));
   process.stdout.write((args.json ? JSON.stringify(report, null, 2) : format_report(report)) + '\n');
+  if (report.interrupted) return EXIT_INTERRUPTED;
   return report.ok ? 0 : 1;
 }
-
-main(process.argv.slice(2)).then(
-  (code) => { process.exitCode = code; },
-  (error: unknown) => {
-    process.stderr.write(`exwallet load: ${(error as Error)?.stack ?? String(error)}\n`);
-    process.exitCode = 1;
-  },
-);

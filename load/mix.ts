@@ -18,9 +18,8 @@
 // with a win or rollback of its own: exactly one bet and one settlement may
 // apply, and every RS_OK answer to the bet must be the one original answer.
 
-import hyperid from 'hyperid';
 import type { WalletResponse } from 'exwallet';
-import { Random, uuid_for, hash_u32 } from './random.js';
+import { Random, IdSequence, uuid_for, hash_u32 } from '../tools/random.js';
 import {
   S_OK, S_NOT_ENOUGH_MONEY, S_DUPLICATE, S_TX_DOES_NOT_EXIST, S_UNKNOWN, S_WRONG_CURRENCY, S_WRONG_TYPES,
 } from './messages.js';
@@ -125,7 +124,7 @@ export class SessionMix {
   /** The contests draw from their own stream: their timing (wall clock)
    *  does not shift the rest of the mix, so a seed replays it. */
   readonly #contest_random: Random;
-  readonly #next_id: () => string;
+  readonly #ids: IdSequence;
   readonly #seed: number;
   readonly #worker_index: number;
   readonly #users: readonly string[];
@@ -142,9 +141,9 @@ export class SessionMix {
   constructor(setup: MixSetup) {
     this.#random = new Random(setup.seed, setup.worker_index + 1);
     this.#contest_random = new Random(setup.seed, -1 - setup.worker_index);
-    // hyperid: round ids, supplier transaction ids and tokens are free-form
-    // strings in Hub88; a counter on a random base is the cheapest unique id.
-    this.#next_id = hyperid({ urlSafe: true });
+    // Round ids, supplier transaction ids and tokens are free-form strings in
+    // Hub88; a counter on a seeded base is the cheapest unique id, and replays.
+    this.#ids = new IdSequence(this.#random);
     this.#seed = setup.seed;
     this.#worker_index = setup.worker_index;
     this.#users = setup.users;
@@ -159,12 +158,12 @@ export class SessionMix {
     if (this.#session_rounds_left === 0) {
       this.#session_user = random.below(this.#users.length);
       this.#session_rounds_left = 1 + random.below(SESSION_ROUNDS_MAX);
-      this.#session_token = this.#next_id();
+      this.#session_token = this.#ids.next();
       this.#session_game = GAMES[random.below(GAMES.length)];
     }
     this.#session_rounds_left--;
     const u = this.#session_user;
-    const round = this.#next_id();
+    const round = this.#ids.next();
 
     this.#extras(client, u, round);
 
@@ -355,7 +354,7 @@ export class SessionMix {
     const user = this.#users[u];
     const game = this.#session_game;
     const body: Body = {
-      user, transaction_uuid, supplier_transaction_id: this.#next_id(), token: this.#session_token,
+      user, transaction_uuid, supplier_transaction_id: this.#ids.next(), token: this.#session_token,
       supplier_user: user, round_closed: false, round, request_uuid: this.#random.uuid(), is_free,
       is_aggregated: false, game_id: game.game_id, game_code: game.game_code, currency: this.#currency,
       bet: is_free ? 'free' : 'main', amount: amount_units,
@@ -368,7 +367,7 @@ export class SessionMix {
     const user = this.#users[u];
     const game = this.#session_game;
     return {
-      user, transaction_uuid, supplier_transaction_id: this.#next_id(), token: this.#session_token,
+      user, transaction_uuid, supplier_transaction_id: this.#ids.next(), token: this.#session_token,
       supplier_user: user, round_closed: true, round, request_uuid: this.#random.uuid(),
       reference_transaction_uuid: bet_uuid, is_free: false, is_aggregated: false, game_id: game.game_id,
       game_code: game.game_code, currency: this.#currency, amount: amount_units,
@@ -380,7 +379,7 @@ export class SessionMix {
     const user = this.#users[u];
     const game = this.#session_game;
     return {
-      user, transaction_uuid, supplier_transaction_id: this.#next_id(), token: this.#session_token,
+      user, transaction_uuid, supplier_transaction_id: this.#ids.next(), token: this.#session_token,
       round_closed: true, round, request_uuid: this.#random.uuid(), reference_transaction_uuid: bet_uuid,
       game_id: game.game_id, game_code: game.game_code,
     };

@@ -13,6 +13,7 @@
 //   no_negative_balance no answer and no final balance below zero
 //   audit               audit(wallet).ok: every balance agrees with the ledger
 //   workers             every worker finished and reported
+//   calls_made          at least one call was made (a run of none proved nothing)
 
 import type { AuditReport } from 'exwallet';
 import { STATUS_NAMES, STATUS_COUNT, type WorkerMessage, type FailureSample } from './messages.js';
@@ -32,6 +33,8 @@ export interface RunOutcome {
   /** Results of the workers that finished, by worker index (holes: did not). */
   done: (DoneMessage | undefined)[];
   worker_errors: string[];
+  /** A SIGINT/SIGTERM stopped the run: the report covers the calls made before it. */
+  interrupted: boolean;
   /** balance() of each user after the run, by user index. */
   final_balances: Float64Array;
   audit: AuditReport | { ok: false; error: string };
@@ -49,6 +52,8 @@ export interface Check {
 
 export interface LoadReport {
   ok: boolean;
+  /** Stopped by a signal: a partial run, whatever the checks say (exit 130). */
+  interrupted: boolean;
   canary: boolean;
   seed: number;
   workers: number;
@@ -63,6 +68,8 @@ export interface LoadReport {
   scenarios: Record<string, { calls: number; failures: number; rule: string }>;
   latency_us: { mean: number; p50: number; p99: number; p99_9: number; max: number };
   checks: {
+    /** A run that made no call has proved nothing: it fails. */
+    calls_made: Check;
     money_conserved: Check;
     exactly_once: Check;
     expected_statuses: Check;
@@ -173,6 +180,7 @@ export function build_report(outcome: RunOutcome): LoadReport {
   const workers_ok = outcome.worker_errors.length === 0 && done.length === outcome.args.workers;
 
   const checks: LoadReport['checks'] = {
+    calls_made: { ok: calls > 0, calls },
     money_conserved: {
       ok: money_mismatches === 0, users_checked: users_count, users_mismatched: money_mismatches, examples: money_examples,
     },
@@ -204,6 +212,7 @@ export function build_report(outcome: RunOutcome): LoadReport {
 
   return {
     ok: Object.values(checks).every((check) => check.ok),
+    interrupted: outcome.interrupted,
     canary: outcome.args.canary,
     seed: outcome.args.seed,
     workers: outcome.args.workers,
@@ -278,8 +287,8 @@ export function format_report(report: LoadReport): string {
   out.push(
     'error' in a
       ? `  FAIL audit(wallet): ${String(a.error)}`
-      : `  ${mark(a.ok)} audit(wallet): ${format_count(a.committed as number)} committed, ${a.balance_mismatches} balances off, ` +
-        `${a.negative_balances} negative, ${a.settlement_errors} bad settlements`,
+      : `  ${mark(a.ok)} audit(wallet): ${format_count(a.committed as number)} committed, ${a.balanceMismatches} balances off, ` +
+        `${a.negativeBalances} negative, ${a.settlementErrors} bad settlements`,
   );
   out.push(`  ${mark(c.workers.ok)} workers: ${c.workers.finished} of ${c.workers.of} finished`);
   for (const e of c.workers.errors as string[]) out.push(`       ${e}`);
@@ -299,6 +308,15 @@ export function format_report(report: LoadReport): string {
     out.push('note: workers stopped early: their share of the transaction table was spent (raise --max-transactions).');
   }
   out.push('');
-  out.push(report.ok ? 'PASS: every check passed' : 'FAIL: a check failed (see above)');
+  out.push(verdict(report));
   return out.join('\n');
+}
+
+/** The last line of the report: what the exit code says, in words. */
+function verdict(report: LoadReport): string {
+  if (report.calls === 0) return 'FAIL: no calls were made';
+  if (report.interrupted) {
+    return `INTERRUPTED: a partial run; the checks above cover its ${format_count(report.calls)} calls ${report.ok ? '(all passed)' : '(one failed)'}`;
+  }
+  return report.ok ? 'PASS: every check passed' : 'FAIL: a check failed (see above)';
 }

@@ -5,19 +5,17 @@
 // and money is conserved per user given the calls that were in flight.
 // twinWaitMs is 50 in these tests.
 //
-// CRASH_TERMINATIONS=1000 node dist/tests/crash.test.js runs a longer storm.
+// CRASH_TERMINATIONS=1000 node out/tests/crash.test.js runs a longer storm.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Worker } from 'node:worker_threads';
-import {
-  start, createUsers, share, bet, win, rollback, balance, audit, RS_OK, RS_ERROR_UNKNOWN,
-  type Wallet, type WalletResponse,
-} from 'exwallet';
-import { L } from '../src/layout.js';
+import { start, createUsers, share, audit, RS_OK, RS_ERROR_UNKNOWN, type Wallet, type WalletResponse } from 'exwallet';
+import { bet, win, rollback, balance } from '../tools/untyped.js';
+import { L } from 'exwallet/internal/layout';
 import { run_crash_storm } from './stress/crash.js';
 import type { CrashWorkerData, CrashMessage } from './stress/crash_worker.js';
 import type { Intent } from './stress/intents.js';
-import { make_sync, W_PROGRESS } from './stress/sync.js';
+import { make_sync, W_PROGRESS } from '../tools/sync.js';
 
 const TWIN_WAIT_MS = 50;
 const TERMINATIONS = Number(process.env.CRASH_TERMINATIONS ?? 120);
@@ -57,10 +55,10 @@ test('threads terminated with no call in flight leave nothing for audit to resol
     await Promise.all(workers.map((worker) => new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('a worker did not finish its plan within 10 s')), 10_000);
       worker.on('message', (message: CrashMessage) => {
-        if (message.type === 'done') {
+        if (message.kind === 'done') {
           clearTimeout(timer);
           resolve();
-        } else if (message.type === 'failed') reject(new Error(message.error));
+        } else if (message.kind === 'failed') reject(new Error(message.error));
       });
     })));
   } finally {
@@ -68,7 +66,7 @@ test('threads terminated with no call in flight leave nothing for audit to resol
   }
   const report = audit(wallet);
   assert.ok(report.ok, JSON.stringify(report));
-  assert.is(report.in_flight_committed + report.in_flight_released, 0);
+  assert.is(report.inFlightCommitted + report.inFlightReleased, 0);
   assert.is(report.committed, 400); // every bet once, whoever applied it
   assert.is(balance_of(wallet), 1_000_000 - 200 * 10);
 });
@@ -102,10 +100,10 @@ async function die_in_worker(wallet: Wallet, intent: Intent, crash_point: number
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('the worker did not reach its crash point within 10 s')), 10_000);
       worker.on('message', (message: CrashMessage) => {
-        if (message.type === 'crashed') {
+        if (message.kind === 'crashed') {
           clearTimeout(timer);
           resolve();
-        } else if (message.type === 'failed') {
+        } else if (message.kind === 'failed') {
           clearTimeout(timer);
           reject(new Error(message.error));
         }
@@ -140,8 +138,8 @@ test('a thread terminated after claiming a bet: its twin gets RS_ERROR_UNKNOWN i
   assert.is(balance_of(wallet), 1_000);
   const report = audit(wallet);
   assert.ok(report.ok, JSON.stringify(report));
-  assert.is(report.in_flight_released, 1);
-  assert.is(report.in_flight_committed, 0);
+  assert.is(report.inFlightReleased, 1);
+  assert.is(report.inFlightCommitted, 0);
   const retry = request();
   assert.equal(bet(wallet, { ...intent.body, request_uuid: retry }), { user: 'ann', status: RS_OK, request_uuid: retry, currency: 'USD', balance: 900 });
 });
@@ -154,7 +152,7 @@ test('a thread terminated after moving the money: its twin gets RS_ERROR_UNKNOWN
   assert.is(balance_of(wallet), 900);
   const report = audit(wallet);
   assert.ok(report.ok, JSON.stringify(report));
-  assert.is(report.in_flight_committed, 1);
+  assert.is(report.inFlightCommitted, 1);
   assert.equal(bet(wallet, { ...intent.body, request_uuid: request() }), { user: 'ann', status: RS_OK, request_uuid: REQUEST_DEAD, currency: 'USD', balance: 900 });
 });
 
@@ -168,7 +166,7 @@ test('a thread terminated while settling a bet: the win twin and a rival rollbac
   assert.is(rollback(wallet, rival).status, RS_ERROR_UNKNOWN); // the bet is being settled (by a dead thread)
   const report = audit(wallet);
   assert.ok(report.ok, JSON.stringify(report));
-  assert.is(report.in_flight_released, 1);
+  assert.is(report.inFlightReleased, 1);
   assert.is(rollback(wallet, { ...rival, request_uuid: request() }).status, RS_OK);
   assert.is(balance_of(wallet), 1_000);
 });

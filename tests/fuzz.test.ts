@@ -19,7 +19,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
-import { start, detach, createUsers, bet, win, rollback, balance, RS_OK } from 'exwallet';
+import { start, detach, createUsers, RS_OK } from 'exwallet';
+import { bet, win, rollback, balance } from '../tools/untyped.js';
 import type { Wallet, WalletResponse } from 'exwallet';
 import { ReferenceWallet, Unjudgeable } from './model.js';
 import { uuidOf, nestedArrays, nestedObjects, withThrowingGetter, throwingProxy, type Body } from './bodies.js';

@@ -6,12 +6,10 @@
 //    call apply under the inner call's uuid.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import {
-  start, createUsers, bet, rollback, win, balance, audit,
-  RS_OK, RS_ERROR_UNKNOWN, RS_ERROR_TRANSACTION_DOES_NOT_EXIST, RS_ERROR_WRONG_TYPES,
-} from 'exwallet';
-import { L } from '../src/layout.js';
-import { inject_crash } from '../src/testing.js';
+import { start, createUsers, audit, RS_OK, RS_ERROR_UNKNOWN, RS_ERROR_TRANSACTION_DOES_NOT_EXIST, RS_ERROR_WRONG_TYPES } from 'exwallet';
+import { bet, rollback, win, balance } from '../tools/untyped.js';
+import { L } from 'exwallet/internal/layout';
+import { inject_crash } from 'exwallet/testing';
 
 let counter = 0;
 const uuid = () => `00000000-0000-4000-9000-${(++counter).toString(16).padStart(12, '0')}`;

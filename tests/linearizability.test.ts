@@ -10,7 +10,7 @@
 // overlapped it (the twin-wait bound and the concurrent-settlement choice);
 // the figures below say how often that allowance was used.
 //
-// LIN_SEEDS=500 node dist/tests/linearizability.test.js runs more seeds.
+// LIN_SEEDS=500 node out/tests/linearizability.test.js runs more seeds.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { check_linearizable, type LinCall } from './stress/linearizability.js';

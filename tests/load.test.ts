@@ -1,20 +1,22 @@
 // The load runner (npm start / exwallet load) as a user runs it: a child
-// process, its JSON report and its exit code. Every run has a deadline: a
-// hung runner fails the test instead of hanging it.
+// process of the `exwallet` bin, its JSON report and its exit code. Every run
+// has a deadline: a hung runner fails the test instead of hanging it.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { STATUS_NAMES } from '../src/load/messages.js';
-import { SCENARIOS } from '../src/load/mix.js';
-import type { LoadReport } from '../src/load/report.js';
-import { Random } from '../src/load/random.js';
+import { start, createUsers, type WalletResponse } from 'exwallet';
+import { bet, win, rollback, balance } from '../tools/untyped.js';
+import { STATUS_NAMES } from '../load/messages.js';
+import { SCENARIOS, SessionMix, K_BET, K_WIN, K_ROLLBACK, type Client } from '../load/mix.js';
+import type { LoadReport } from '../load/report.js';
+import { Random } from '../tools/random.js';
 import {
   histogram_create, histogram_record, histogram_add, histogram_percentile_ns, histogram_count, bucket_of, bucket_value_ns,
   HISTOGRAM_BUCKETS,
-} from '../src/load/histogram.js';
+} from '../load/histogram.js';
 
-const MAIN = fileURLToPath(new URL('../src/load/main.js', import.meta.url));
+const BIN = fileURLToPath(new URL('../bin/exwallet.js', import.meta.url));
 // Any seed must pass; LOAD_TEST_SEED=n replays another mix.
 const SEED = String(Number(process.env.LOAD_TEST_SEED ?? 1) >>> 0);
 // Small wallets: the default table is sized for a 10 s run.
@@ -22,13 +24,19 @@ const SMALL = ['--users', '1000', '--max-transactions', '1000000'];
 
 interface Run { code: number | null; stdout: string; stderr: string }
 
-function run_load(args: string[], deadline_ms = 60_000): Promise<Run> {
+/** `exwallet ...args`; `on_stderr` sees stderr as it arrives (with the child, to signal it). */
+function run_load(
+  args: string[], deadline_ms = 60_000, on_stderr?: (text: string, child: import('node:child_process').ChildProcess) => void,
+): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => { stdout += chunk; });
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk; });
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk;
+      on_stderr?.(stderr, child);
+    });
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`exwallet load ${args.join(' ')}: no exit within ${deadline_ms} ms\n${stderr}`));
@@ -81,7 +89,7 @@ test('latency histogram: every value lands in a bucket within 1/32 of it; percen
 test('a 1 s run of two workers passes every check, with every status and scenario of the mix', async () => {
   const run = await run_load(['load', '--workers', '2', '--seconds', '1', '--json', '--seed', SEED, ...SMALL]);
   const report = parse_report(run);
-  for (const [name, check] of Object.entries(report.checks)) assert.ok(check.ok, `check ${name}: ${JSON.stringify(check)}`);
+  for (const [name, check] of Object.entries(report.checks) as [string, { ok: boolean }][]) assert.ok(check.ok, `check ${name}: ${JSON.stringify(check)}`);
   assert.ok(report.ok);
   assert.is(run.code, 0, run.stderr);
   assert.is(report.workers, 2);
@@ -96,22 +104,55 @@ test('a 1 s run of two workers passes every check, with every status and scenari
   const l = report.latency_us;
   assert.ok(l.p50 > 0 && l.p50 <= l.p99 && l.p99 <= l.p99_9 && l.p99_9 <= l.max, JSON.stringify(l));
   // Every call is one status: the counts add up.
-  assert.is(Object.values(report.statuses).reduce((a, b) => a + b, 0), report.calls);
+  assert.is(Object.values(report.statuses).reduce((a: number, b: number) => a + b, 0), report.calls);
+});
+
+/** Every request one worker's mix sends in `rounds` rounds, with its answer,
+ *  against a fresh wallet of its own: the whole sequence, byte for byte. */
+function mix_transcript(seed: number, rounds: number): string[] {
+  const users = Array.from({ length: 50 }, (_, i) => `player-${i}`);
+  const wallet = start({ maxUsers: 64, maxTransactions: 100_000, maxThreads: 4 });
+  createUsers(wallet, users);
+  const mix = new SessionMix({ seed, worker_index: 0, users, initial_balance_units: 100_000, currency: 'USD' });
+  const transcript: string[] = [];
+  // Malformed bodies carry bigints and symbols: spelled out, not dropped.
+  const spell = (_key: string, value: unknown) => (typeof value === 'bigint' || typeof value === 'symbol' ? `<${String(value)}>` : value);
+  const client: Client = {
+    send(_scenario, kind, body) {
+      const answer: WalletResponse =
+        kind === K_BET ? bet(wallet, body) : kind === K_WIN ? win(wallet, body) :
+        kind === K_ROLLBACK ? rollback(wallet, body) : balance(wallet, body);
+      transcript.push(JSON.stringify([kind, body, answer], spell));
+      return answer;
+    },
+  };
+  for (let round = 0; round < rounds; round++) mix.play_round(client);
+  return transcript;
+}
+
+test('--seed replays the mix exactly: the same requests (every uuid and id) and answers; another seed, others', () => {
+  const [first, second, other] = [mix_transcript(7, 2_000), mix_transcript(7, 2_000), mix_transcript(8, 2_000)];
+  assert.ok(first.length > 2_000, `${first.length} requests`);
+  assert.equal(second, first);
+  assert.ok(other.length > 2_000);
+  assert.is.not(other[0], first[0], 'another seed, another first request');
+  const first_set = new Set(first);
+  assert.ok(other.filter((line) => first_set.has(line)).length < other.length / 100, 'another seed shares almost nothing');
 });
 
 test('one worker with --seed and --ops sends the same mix every run', async () => {
-  const args = ['--workers', '1', '--ops', '20000', '--seed', '7', '--json', ...SMALL];
+  const args = ['load', '--workers', '1', '--ops', '20000', '--seed', '7', '--json', ...SMALL];
   const [first, second] = [parse_report(await run_load(args)), parse_report(await run_load(args))];
   assert.ok(first.ok && second.ok);
   assert.equal(first.statuses, second.statuses);
   assert.equal(first.scenarios, second.scenarios);
   assert.is(first.applied_transactions, second.applied_transactions);
-  const other = parse_report(await run_load(['--workers', '1', '--ops', '20000', '--seed', '8', '--json', ...SMALL]));
+  const other = parse_report(await run_load(['load', '--workers', '1', '--ops', '20000', '--seed', '8', '--json', ...SMALL]));
   assert.not.equal(other.scenarios, first.scenarios, 'another seed, another mix');
 });
 
 test('canary: a falsified balance and retry check make the money, exactly-once and audit checks fail, exit 1', async () => {
-  const run = await run_load(['--workers', '2', '--ops', '20000', '--seed', '3', '--json', '--canary', ...SMALL]);
+  const run = await run_load(['load', '--workers', '2', '--ops', '20000', '--seed', '3', '--json', '--canary', ...SMALL]);
   const report = parse_report(run);
   assert.is(run.code, 1);
   assert.not.ok(report.ok);
@@ -123,30 +164,86 @@ test('canary: a falsified balance and retry check make the money, exactly-once a
   assert.ok(report.checks.expected_statuses.ok, 'the canary touches nothing else');
 });
 
-test('bad flags exit 2 with a message naming the problem and the usage, and nothing on stdout', async () => {
+test('bad flags exit 2 with ONE line naming the problem and the hint, and nothing on stdout', async () => {
   const cases: Array<[string[], RegExp]> = [
     [['--workers', '0'], /--workers must be from 1/],
     [['--workers', 'two'], /--workers must be an integer/],
     [['--seconds', 'abc'], /--seconds must be a number/],
+    // A negative number is a value, checked by the rule (not parseArgs' "argument is ambiguous").
+    [['--seconds', '-1'], /--seconds must be a number of seconds above 0 .*got "-1"/],
+    [['--seconds', '-0.5'], /--seconds must be a number of seconds above 0/],
+    [['--workers', '-3'], /--workers must be from 1 to 256, got -3/],
     [['--seconds', '1', '--ops', '10'], /--seconds or --ops, not both/],
-    [['--bogus'], /bogus/],
-    [['--seed'], /--seed/],
+    [['--bogus'], /unknown flag --bogus/],
+    [['--bogus', '3'], /unknown flag --bogus/],
+    [['--seed'], /--seed needs a value/],
+    [['--json=yes'], /--json takes no value/],
     [['serve'], /unexpected argument "serve"/],
   ];
-  for (const [args, message] of cases) {
+  for (const [flags, message] of cases) {
+    const args = ['load', ...flags];
     const run = await run_load(args, 20_000);
     assert.is(run.code, 2, `${args.join(' ')}: exit code`);
     assert.match(run.stderr, message, args.join(' '));
-    assert.match(run.stderr, /Usage: exwallet load/, `${args.join(' ')}: usage shown`);
+    assert.is(run.stderr.trimEnd().split('\n').length, 1, `${args.join(' ')}: one line, got\n${run.stderr}`);
+    assert.match(run.stderr, /^exwallet load: .*\(run exwallet load --help\)\n$/, `${args.join(' ')}: the hint`);
+    assert.not.match(run.stderr, /argument is ambiguous|positional|Usage:/, args.join(' '));
     assert.is(run.stdout, '', `${args.join(' ')}: stdout empty`);
   }
 });
 
-test('--help prints the usage on stdout and exits 0', async () => {
-  const run = await run_load(['--help'], 20_000);
+test('exwallet load --help prints the usage on stdout and exits 0', async () => {
+  const run = await run_load(['load', '--help'], 20_000);
   assert.is(run.code, 0);
   assert.match(run.stdout, /Usage: exwallet load/);
   for (const flag of ['--workers', '--users', '--seconds', '--ops', '--seed', '--json']) assert.ok(run.stdout.includes(flag), flag);
+});
+
+test('exwallet --help lists the commands; an unknown command is one line and exit 2', async () => {
+  const help = await run_load(['--help'], 20_000);
+  assert.is(help.code, 0);
+  assert.match(help.stdout, /Usage: exwallet <command>/);
+  assert.match(help.stdout, /\n  load /);
+  for (const args of [['frobnicate'], ['frobnicate', '--workers', '2'], []]) {
+    const run = await run_load(args, 20_000);
+    assert.is(run.code, 2, `exwallet ${args.join(' ')}: exit code`);
+    assert.is(run.stderr.trimEnd().split('\n').length, 1, `exwallet ${args.join(' ')}: one line, got\n${run.stderr}`);
+    assert.match(run.stderr, /^exwallet: .*\(run exwallet --help\)\n$/);
+    assert.is(run.stdout, '');
+  }
+  const serve = await run_load(['serve'], 20_000);
+  assert.is(serve.code, 2);
+  assert.is(serve.stderr, 'exwallet serve: not available in this version\n');
+});
+
+test('a run that made no call fails: "FAIL: no calls were made", exit 1', async () => {
+  // 1 ns of run time: every worker is past its deadline before its first call.
+  const run = await run_load(['load', '--workers', '1', '--seconds', '0.000001', '--seed', SEED, ...SMALL]);
+  assert.is(run.code, 1, run.stdout + run.stderr);
+  assert.match(run.stdout, /FAIL: no calls were made\n$/);
+  assert.not.match(run.stdout, /PASS/);
+  const json = await run_load(['load', '--workers', '1', '--seconds', '0.000001', '--json', '--seed', SEED, ...SMALL]);
+  const report = parse_report(json);
+  assert.is(json.code, 1);
+  assert.is(report.calls, 0);
+  assert.not.ok(report.ok);
+  assert.not.ok(report.checks.calls_made.ok);
+});
+
+test('Ctrl-C (SIGINT) mid-run prints the partial report and exits 130, not PASS', async () => {
+  let signalled = false;
+  const run = await run_load(['load', '--workers', '2', '--seconds', '60', '--seed', SEED, ...SMALL], 60_000, (stderr, child) => {
+    // The first progress line says the workers are calling: interrupt then.
+    if (!signalled && /calls/.test(stderr.split('\n').slice(1).join('\n'))) {
+      signalled = true;
+      child.kill('SIGINT');
+    }
+  });
+  assert.ok(signalled, `no progress seen:\n${run.stderr}`);
+  assert.is(run.code, 130, run.stdout + run.stderr);
+  assert.match(run.stdout, /stopped by interrupt/);
+  assert.match(run.stdout, /\nINTERRUPTED: a partial run; the checks above cover its [\d,]+ calls \(all passed\)\n$/);
+  assert.not.match(run.stdout, /PASS/);
 });
 
 test.run();

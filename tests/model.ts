@@ -1,4 +1,4 @@
-// The sequential reference model: /work/shared/spec/WALLET.md (and the choices
+// The sequential reference model: docs/contract.md, its § numbers (and the choices
 // the project made where the spec left room), restated as plain JavaScript.
 // No shared memory, no hashing, no cleverness: Maps, and "same parameters" as
 // equality of a canonical text of the body's fields, which is injective (two

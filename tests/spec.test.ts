@@ -1,4 +1,4 @@
-// The contract, rule by rule (/work/shared/spec/WALLET.md, and the choices the
+// The contract, rule by rule (docs/contract.md: its section numbers are the §s below, and the choices the
 // project made where it left room): one test per rule, named after it, through
 // the public API only. Responses are compared whole; after every rejected
 // request the balances (read with balance()) are checked unchanged.

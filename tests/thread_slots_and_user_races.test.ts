@@ -8,7 +8,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Worker, isMainThread, workerData, parentPort } from 'node:worker_threads';
 import { start, share, attach, detach, audit, createUsers, balance, type WalletHandle } from 'exwallet';
-import { arrive_and_wait, make_sync } from './stress/sync.js';
+import { arrive_and_wait, make_sync } from '../tools/sync.js';
 
 const DEADLINE_MS = 10_000;
 const RACE_ROUNDS = Number(process.env.USER_RACE_ROUNDS ?? 2_000);
@@ -67,7 +67,7 @@ if (isMainThread) {
     assert.match(second.outcome, /RangeError: exwallet: all 2 thread slots are taken/);
     const report = audit(wallet, { deadThreadIds: [dead_thread_id] });
     assert.ok(report.ok);
-    assert.is(report.thread_slots_freed, 1);
+    assert.is(report.threadSlotsFreed, 1);
     const third = await attach_once();
     await third.worker.terminate();
     assert.is(third.outcome, 'attached');

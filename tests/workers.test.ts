@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert';
 import { start, createUsers, balance, audit, RS_OK, type WalletResponse } from 'exwallet';
 import type { Intent } from './stress/intents.js';
 import { run_workers } from './stress/harness.js';
-import { Rng } from './stress/random.js';
+import { Random } from '../tools/random.js';
 
 const WORKERS = 4;
 const BETS_PER_WORKER = 500;
@@ -15,7 +15,7 @@ const USERS = ['ann', 'bob', 'cy'];
 const INITIAL_BALANCE = 1_000_000;
 
 test(`${WORKERS} workers betting on shared users: final balances = initial − applied bets`, async () => {
-  const rng = new Rng(Number(process.env.WORKERS_SEED ?? 4));
+  const rng = new Random(Number(process.env.WORKERS_SEED ?? 4));
   const wallet = start({ maxUsers: 10, maxTransactions: 10_000, initialBalance: INITIAL_BALANCE });
   createUsers(wallet, USERS);
   // Each worker sends its own bets (own uuids) on the shared users, 1..100

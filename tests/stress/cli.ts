@@ -5,6 +5,7 @@
 // seed + round. Prints one line per round and the totals; exits 1 if any
 // invariant was violated or a worker failed.
 
+import { parse_flags, integer_flag, usage_line, UsageError, EXIT_USAGE } from '../../tools/cli.js';
 import { SCENARIOS, type Scenario } from './intents.js';
 import { run_scenario } from './scenario.js';
 
@@ -14,47 +15,43 @@ interface CliOptions {
   seed: number;
   scenario?: Scenario;
   groups: number;
+  help: boolean;
 }
 
+const PROGRAM = 'stress';
 const USAGE = 'npm run stress -- [--workers N] [--seconds S] [--seed K] [--scenario NAME] [--groups G]\n' +
   '  --seconds is a minimum: every scenario runs at least once, then rounds repeat until the time is up';
 
-/** A bad command line: reported with the usage, exit 2, no stack. */
-class UsageError extends Error {}
+const FLAGS = {
+  workers: { type: 'string' },
+  seconds: { type: 'string' },
+  seed: { type: 'string' },
+  groups: { type: 'string' },
+  scenario: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
 
-function parse(argv: string[]): CliOptions {
-  const options: CliOptions = { workers: 16, seconds: 10, seed: 7, groups: 1_500 };
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i]!;
-    const value = argv[i + 1];
-    const number = () => {
-      const parsed = Number(value);
-      if (!Number.isInteger(parsed) || parsed < 0) throw new UsageError(`${flag} needs a non-negative integer, got ${value}`);
-      i++;
-      return parsed;
-    };
-    switch (flag) {
-      case '--workers': options.workers = Math.max(1, number()); break;
-      case '--seconds': options.seconds = number(); break;
-      case '--seed': options.seed = number(); break;
-      case '--groups': options.groups = Math.max(8, number()); break;
-      case '--scenario':
-        if (!SCENARIOS.includes(value as Scenario)) throw new UsageError(`--scenario must be one of ${SCENARIOS.join(', ')}`);
-        options.scenario = value as Scenario;
-        i++;
-        break;
-      case '--help':
-        console.log(USAGE);
-        process.exit(0);
-      default:
-        throw new UsageError(`unknown flag ${flag}`);
-    }
+function parse(argv: readonly string[]): CliOptions {
+  const values = parse_flags(argv, FLAGS);
+  if (values.scenario !== undefined && !SCENARIOS.includes(values.scenario as Scenario)) {
+    throw new UsageError(`--scenario must be one of ${SCENARIOS.join(', ')}`);
   }
-  return options;
+  return {
+    workers: integer_flag('workers', values.workers, 16, 1, 256),
+    seconds: integer_flag('seconds', values.seconds, 10, 0, 86_400),
+    seed: integer_flag('seed', values.seed, 7, 0, 0xffff_ffff),
+    groups: integer_flag('groups', values.groups, 1_500, 8, 10_000_000),
+    scenario: values.scenario as Scenario | undefined,
+    help: values.help === true,
+  };
 }
 
 async function main(): Promise<void> {
   const options = parse(process.argv.slice(2));
+  if (options.help) {
+    console.log(USAGE);
+    return;
+  }
   const scenarios = options.scenario ? [options.scenario] : [...SCENARIOS];
   const started_ms = performance.now();
   const end_ms = started_ms + options.seconds * 1000;
@@ -83,8 +80,8 @@ async function main(): Promise<void> {
 
 main().catch((error) => {
   if (error instanceof UsageError) {
-    console.error(`stress: ${error.message}\n${USAGE}`);
-    process.exitCode = 2;
+    console.error(usage_line(PROGRAM, error.message));
+    process.exitCode = EXIT_USAGE;
     return;
   }
   console.error(`stress failed: ${(error as Error).stack ?? error}`);

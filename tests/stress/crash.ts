@@ -19,17 +19,14 @@
 
 import { Worker } from 'node:worker_threads';
 import { isDeepStrictEqual } from 'node:util';
-import {
-  start, createUsers, share, bet, win, rollback, balance, audit, RS_OK, RS_ERROR_UNKNOWN,
-  RS_ERROR_DUPLICATE_TRANSACTION, RS_ERROR_NOT_ENOUGH_MONEY, RS_ERROR_TRANSACTION_DOES_NOT_EXIST,
-  type Wallet, type WalletResponse, type AuditReport,
-} from 'exwallet';
+import { start, createUsers, share, audit, RS_OK, RS_ERROR_UNKNOWN, RS_ERROR_DUPLICATE_TRANSACTION, RS_ERROR_NOT_ENOUGH_MONEY, RS_ERROR_TRANSACTION_DOES_NOT_EXIST, type Wallet, type WalletResponse, type AuditReport } from 'exwallet';
+import { bet, win, rollback, balance } from '../../tools/untyped.js';
 import { crash_pool, type Intent } from './intents.js';
 import { check_run, UNCERTAIN, type CheckFigures } from './checks.js';
 import type { Sent } from './stress_worker.js';
 import type { CrashWorkerData, CrashMessage, PlannedSend } from './crash_worker.js';
-import { Rng, derive_seed, pass_request_uuid } from './random.js';
-import { make_sync, tick, W_STOP, W_ABORTED, W_PROGRESS } from './sync.js';
+import { Random, derive_seed, pass_request_uuid } from '../../tools/random.js';
+import { make_sync, tick, W_STOP, W_ABORTED, W_PROGRESS } from '../../tools/sync.js';
 
 export interface CrashOptions {
   seed: number;
@@ -100,7 +97,7 @@ interface Live {
 }
 
 export async function run_crash_storm(options: CrashOptions): Promise<CrashReport> {
-  const rng = new Rng(derive_seed(options.seed, 77));
+  const rng = new Random(derive_seed(options.seed, 77));
   // Sized so that each uuid is sent by about four workers (plans overlap).
   const pool = crash_pool(derive_seed(options.seed, 78), Math.max(500, options.terminations * 60), USERS);
   const intents = pool.intents;
@@ -127,7 +124,7 @@ export async function run_crash_storm(options: CrashOptions): Promise<CrashRepor
   let killed_in_call = 0;
   let dead_twins_met = 0;
   let dead_twin_wait_ms_max = 0;
-  const parent_rng = new Rng(derive_seed(options.seed, 79));
+  const parent_rng = new Random(derive_seed(options.seed, 79));
 
   /** Re-send a killed thread's in-flight call from this thread, timed. */
   const resend_in_flight = (planned: PlannedSend) => {
@@ -200,7 +197,7 @@ export async function run_crash_storm(options: CrashOptions): Promise<CrashRepor
       // dies at a random moment of its run.
       const kill_after_ms = survivor ? -1 : rng.between(0, 30);
       worker.on('message', (message: CrashMessage) => {
-        switch (message.type) {
+        switch (message.kind) {
           case 'ready':
             entry.ready = true;
             if (kill_after_ms >= 0 && terminations + [...live.values()].filter((e) => e.killed).length < options.terminations) {
@@ -269,7 +266,7 @@ export async function run_crash_storm(options: CrashOptions): Promise<CrashRepor
   const report = audit(wallet);
   if (!report.ok) violations.push(`audit not ok: ${JSON.stringify(report)}`);
   // A thread holds at most one claim, and only during a call.
-  const dead_claims = report.in_flight_committed + report.in_flight_released;
+  const dead_claims = report.inFlightCommitted + report.inFlightReleased;
   if (dead_claims > killed_in_call) violations.push(`audit resolved ${dead_claims} dead claims; only ${killed_in_call} threads died in a call`);
 
   // 2. Bounds: known effects plus any subset of the uncertain calls.
@@ -360,7 +357,7 @@ export async function run_crash_storm(options: CrashOptions): Promise<CrashRepor
 
   // 5. Nothing left in flight.
   const audit_after = audit(wallet);
-  if (!audit_after.ok || audit_after.in_flight_committed + audit_after.in_flight_released !== 0) {
+  if (!audit_after.ok || audit_after.inFlightCommitted + audit_after.inFlightReleased !== 0) {
     violations.push(`second audit: ${JSON.stringify(audit_after)}`);
   }
 
@@ -376,7 +373,7 @@ export async function run_crash_storm(options: CrashOptions): Promise<CrashRepor
     `crash seed=${options.seed} terminations=${terminations} spawned=${spawned} finished=${finished_normally} ` +
     `calls=${sends.length} uncertain=${uncertain.length}/${uncertain_uuids.size}uuids applied_unseen=${applied_unseen.size} ` +
     `trails=${checked.figures.trails_checked} killed_in_call=${killed_in_call} dead_twins_met=${dead_twins_met} (max ${result.dead_twin_wait_ms_max} ms) ` +
-    `audit: ok=${report.ok} in_flight_committed=${report.in_flight_committed} in_flight_released=${report.in_flight_released} ` +
+    `audit: ok=${report.ok} inFlightCommitted=${report.inFlightCommitted} inFlightReleased=${report.inFlightReleased} ` +
     `statuses=${JSON.stringify(Object.fromEntries(statuses))} storm_ms=${Math.round(storm_ms)} ` +
     `check_ms=${Math.round(performance.now() - storm_started_ms - storm_ms)} violations=${violations.length}`;
   return { ...result, line };

@@ -16,12 +16,13 @@
 //               until the parent terminates it (bounded by the budget).
 
 import { parentPort, workerData } from 'node:worker_threads';
-import { attach, detach, bet, win, rollback, type WalletHandle, type WalletResponse } from 'exwallet';
-import { inject_crash } from '../../src/testing.js';
+import { attach, detach, type WalletHandle, type WalletResponse } from 'exwallet';
+import { bet, win, rollback } from '../../tools/untyped.js';
+import { inject_crash } from 'exwallet/testing';
 import type { Intent } from './intents.js';
 import type { Sent } from './stress_worker.js';
-import { tick, W_STOP, W_ABORTED } from './sync.js';
-import { pass_request_uuid } from './random.js';
+import { tick, W_STOP, W_ABORTED } from '../../tools/sync.js';
+import { pass_request_uuid } from '../../tools/random.js';
 
 export interface PlannedSend {
   /** Index in the run's whole pool (what the parent's checks use). */
@@ -54,11 +55,11 @@ export interface CrashWorkerData {
 }
 
 export type CrashMessage =
-  | { type: 'ready'; slot: number }
-  | { type: 'sent'; slot: number; items: Sent[] }
-  | { type: 'crashed'; slot: number; error: string }
-  | { type: 'done'; slot: number; calls: number }
-  | { type: 'failed'; slot: number; error: string };
+  | { kind: 'ready'; slot: number }
+  | { kind: 'sent'; slot: number; items: Sent[] }
+  | { kind: 'crashed'; slot: number; error: string }
+  | { kind: 'done'; slot: number; calls: number }
+  | { kind: 'failed'; slot: number; error: string };
 
 const data = workerData as CrashWorkerData;
 const port = parentPort!;
@@ -88,7 +89,7 @@ function block_until_terminated(): never {
 
 try {
   const wallet = attach(data.handle);
-  port.postMessage({ type: 'ready', slot: data.slot } satisfies CrashMessage);
+  port.postMessage({ kind: 'ready', slot: data.slot } satisfies CrashMessage);
   if (data.mode === 'die_at') {
     inject_crash(wallet, data.crash_point!);
     try {
@@ -96,7 +97,7 @@ try {
       throw new Error(`crash point ${data.crash_point} was not reached`);
     } catch (error) {
       if (!(error instanceof WebAssembly.RuntimeError)) throw error;
-      port.postMessage({ type: 'crashed', slot: data.slot, error: String(error) } satisfies CrashMessage);
+      port.postMessage({ kind: 'crashed', slot: data.slot, error: String(error) } satisfies CrashMessage);
     }
     block_until_terminated(); // holding the dead claim
   }
@@ -119,17 +120,17 @@ try {
     calls++;
     batch.push({ worker: data.slot, phase: 0, intent: planned.intent, request_uuid: planned.request_uuid, response, invoke, ret });
     if (batch.length >= data.batch_max) {
-      port.postMessage({ type: 'sent', slot: data.slot, items: batch } satisfies CrashMessage);
+      port.postMessage({ kind: 'sent', slot: data.slot, items: batch } satisfies CrashMessage);
       batch = [];
     }
   }
-  if (batch.length > 0) port.postMessage({ type: 'sent', slot: data.slot, items: batch } satisfies CrashMessage);
+  if (batch.length > 0) port.postMessage({ kind: 'sent', slot: data.slot, items: batch } satisfies CrashMessage);
   if (data.mode === 'idle') {
-    port.postMessage({ type: 'done', slot: data.slot, calls } satisfies CrashMessage);
+    port.postMessage({ kind: 'done', slot: data.slot, calls } satisfies CrashMessage);
     block_until_terminated();
   }
   detach(wallet);
-  port.postMessage({ type: 'done', slot: data.slot, calls } satisfies CrashMessage);
+  port.postMessage({ kind: 'done', slot: data.slot, calls } satisfies CrashMessage);
 } catch (error) {
-  port.postMessage({ type: 'failed', slot: data.slot, error: String((error as Error).stack ?? error) } satisfies CrashMessage);
+  port.postMessage({ kind: 'failed', slot: data.slot, error: String((error as Error).stack ?? error) } satisfies CrashMessage);
 }

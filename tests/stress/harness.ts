@@ -6,8 +6,8 @@ import { Worker } from 'node:worker_threads';
 import { share, type Wallet } from 'exwallet';
 import type { Intent } from './intents.js';
 import type { Sent, StressWorkerData, WorkerMessage } from './stress_worker.js';
-import { make_sync, open_gate, W_ABORTED } from './sync.js';
-import { derive_seed } from './random.js';
+import { make_sync, open_gate, W_ABORTED } from '../../tools/sync.js';
+import { derive_seed } from '../../tools/random.js';
 
 export interface WorkersRun {
   sends: Sent[];
@@ -76,7 +76,7 @@ export async function run_workers(wallet: Wallet, options: RunWorkersOptions): P
       const worker = new Worker(new URL('./stress_worker.js', import.meta.url), { workerData: data });
       workers.push(worker);
       worker.on('message', (message: WorkerMessage) => {
-        switch (message.type) {
+        switch (message.kind) {
           case 'ready':
             if (++ready === workers_count) {
               started_ms = performance.now();

@@ -5,11 +5,11 @@
 // variant 0 holds the canonical parameters and variants 1.. conflict with it
 // (another amount, an extra field, another user, another kind). Every worker
 // sends every group of a phase, so each uuid is sent by all workers at about
-// the same moment (windowed shuffles of one base order, see Rng), some of
+// the same moment (windowed shuffles of one base order, see Random), some of
 // them with a conflicting variant.
 
 import type { WalletOptions } from 'exwallet';
-import { Rng, derive_seed } from './random.js';
+import { Random, derive_seed } from '../../tools/random.js';
 
 export type Op = 'bet' | 'win' | 'rollback' | 'balance' | 'create';
 
@@ -48,15 +48,15 @@ export const SCENARIOS = ['duplicates', 'conflicts', 'hot_user', 'settle_race', 
 export type Scenario = (typeof SCENARIOS)[number];
 
 const CURRENCY = 'USD';
-/** Every worker shuffles inside windows of this many sends (see Rng.shuffle_windows). */
+/** Every worker shuffles inside windows of this many sends (see Random.shuffle_windows). */
 const WINDOW = 8;
 
 class Builder {
   readonly intents: Intent[] = [];
-  readonly rng: Rng;
+  readonly rng: Random;
   group_count = 0;
   constructor(seed: number) {
-    this.rng = new Rng(seed);
+    this.rng = new Random(seed);
   }
   add(intent: Intent): number {
     this.intents.push(intent);
@@ -90,7 +90,7 @@ type Group = number[];
 /** Per-worker orders: each worker picks one variant of every group (the
  *  canonical one with probability 1 - conflict_p) and sends the phase's base
  *  order shuffled inside windows. Balance reads are sent as they are. */
-function plan_phase(rng: Rng, base: Group[], conflict_p: number): number[] {
+function plan_phase(rng: Random, base: Group[], conflict_p: number): number[] {
   const order = base.map((variants) =>
     variants.length > 1 && rng.chance(conflict_p) ? variants[1 + rng.below(variants.length - 1)]! : variants[0]!);
   return rng.shuffle_windows(order, WINDOW);
@@ -143,7 +143,7 @@ function betting_phase(b: Builder, users: string[], groups: number, conflicts: b
 export function build_workload(scenario: Scenario, size: WorkloadSize): Workload {
   const b = new Builder(derive_seed(size.seed, 1000 + SCENARIOS.indexOf(scenario)));
   const rng = b.rng;
-  const worker_rngs = Array.from({ length: size.workers }, (_, w) => new Rng(derive_seed(size.seed, w)));
+  const worker_rngs = Array.from({ length: size.workers }, (_, w) => new Random(derive_seed(size.seed, w)));
   const options = {
     maxUsers: 1_000, maxTransactions: 100_000, initialBalance: 100_000, currency: CURRENCY, maxThreads: Math.max(64, size.workers + 8),
   };

@@ -8,8 +8,8 @@
 import { Worker } from 'node:worker_threads';
 import { start, createUsers, share } from 'exwallet';
 import { ReferenceWallet } from '../model.js';
-import { Rng } from './random.js';
-import { make_sync, open_gate } from './sync.js';
+import { Random } from '../../tools/random.js';
+import { make_sync, open_gate } from '../../tools/sync.js';
 import type { LinCall, LinOp } from './linearizability.js';
 import type { LinJob, LinMessage } from './lin_worker.js';
 
@@ -29,7 +29,7 @@ export const LIN_OPTIONS = { maxUsers: 16, maxTransactions: 10_000, currency: 'U
 
 /** A seeded history plan: per thread, the calls in order (full requests). */
 export function plan_history(seed: number, size: { threads_max: number; calls_min: number; calls_max: number; barrier_every: number }): HistorySpec {
-  const rng = new Rng(seed);
+  const rng = new Random(seed);
   const threads = rng.between(2, size.threads_max);
   const users = rng.chance(0.5) ? ['ann', 'bob'] : ['ann', 'bob', 'cy'];
   const calls_per_thread = rng.between(size.calls_min, size.calls_max);
@@ -107,8 +107,8 @@ export class Recorder {
     const workers = this.#workers.slice(0, spec.threads);
     const barrier_until = Math.min(...spec.calls.map((calls) => calls.length));
     let ready = 0;
-    const results = await new Promise<Extract<LinMessage, { type: 'recorded' }>[]>((resolve, reject) => {
-      const recorded: Extract<LinMessage, { type: 'recorded' }>[] = [];
+    const results = await new Promise<Extract<LinMessage, { kind: 'recorded' }>[]>((resolve, reject) => {
+      const recorded: Extract<LinMessage, { kind: 'recorded' }>[] = [];
       let pending = workers.length;
       const timer = setTimeout(() => cleanup(new Error(`history not recorded within ${budget_ms} ms (ready ${ready})`)), budget_ms);
       const listeners: ((message: LinMessage) => void)[] = [];
@@ -124,9 +124,9 @@ export class Recorder {
       };
       workers.forEach((worker, t) => {
         const listener = (message: LinMessage) => {
-          if (message.type === 'ready') {
+          if (message.kind === 'ready') {
             if (++ready === workers.length) open_gate(sync);
-          } else if (message.type === 'failed') {
+          } else if (message.kind === 'failed') {
             cleanup(new Error(`recording thread ${t} failed: ${message.error}`));
           } else {
             recorded[t] = message;

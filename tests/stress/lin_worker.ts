@@ -4,8 +4,9 @@
 // ticking the shared clock at invoke and at return, then posts the calls.
 
 import { parentPort } from 'node:worker_threads';
-import { attach, detach, bet, win, rollback, balance, type WalletHandle, type WalletResponse } from 'exwallet';
-import { wait_gate, arrive_and_wait, tick } from './sync.js';
+import { attach, detach, type WalletHandle, type WalletResponse } from 'exwallet';
+import { bet, win, rollback, balance } from '../../tools/untyped.js';
+import { wait_gate, arrive_and_wait, tick } from '../../tools/sync.js';
 import type { LinOp } from './linearizability.js';
 
 export interface LinJob {
@@ -20,9 +21,9 @@ export interface LinJob {
 }
 
 export type LinMessage =
-  | { type: 'ready' }
-  | { type: 'recorded'; responses: WalletResponse[]; invokes: number[]; rets: number[] }
-  | { type: 'failed'; error: string };
+  | { kind: 'ready' }
+  | { kind: 'recorded'; responses: WalletResponse[]; invokes: number[]; rets: number[] }
+  | { kind: 'failed'; error: string };
 
 const port = parentPort!;
 
@@ -31,7 +32,7 @@ port.on('message', (job: LinJob) => {
     const deadline_ms = performance.now() + job.budget_ms;
     const sync = new Int32Array(job.sync);
     const wallet = attach(job.handle);
-    port.postMessage({ type: 'ready' } satisfies LinMessage);
+    port.postMessage({ kind: 'ready' } satisfies LinMessage);
     wait_gate(sync, deadline_ms);
     const responses: WalletResponse[] = [];
     const invokes: number[] = [];
@@ -46,8 +47,8 @@ port.on('message', (job: LinJob) => {
       responses.push(response);
     }
     detach(wallet);
-    port.postMessage({ type: 'recorded', responses, invokes, rets } satisfies LinMessage);
+    port.postMessage({ kind: 'recorded', responses, invokes, rets } satisfies LinMessage);
   } catch (error) {
-    port.postMessage({ type: 'failed', error: String((error as Error).stack ?? error) } satisfies LinMessage);
+    port.postMessage({ kind: 'failed', error: String((error as Error).stack ?? error) } satisfies LinMessage);
   }
 });

@@ -6,7 +6,7 @@ import { start, createUsers, balance, audit, type WalletResponse, type AuditRepo
 import { build_workload, type Scenario, type Workload } from './intents.js';
 import { run_workers } from './harness.js';
 import { check_run, type CheckFigures } from './checks.js';
-import { Rng } from './random.js';
+import { Random } from '../../tools/random.js';
 
 export interface ScenarioOptions {
   scenario: Scenario;
@@ -42,7 +42,7 @@ export async function run_scenario(options: ScenarioOptions): Promise<ScenarioRe
   });
 
   // Quiescent now: every worker has exited.
-  const rng = new Rng(options.seed);
+  const rng = new Random(options.seed);
   const expected_users = [...workload.users, ...workload.created_names];
   const final_balances = new Map<string, WalletResponse>();
   for (const user of new Set(expected_users)) final_balances.set(user, balance(wallet, { user, request_uuid: rng.uuid() }));

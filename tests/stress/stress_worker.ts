@@ -4,10 +4,11 @@
 // request_uuid, so a replayed original response is recognisable.
 
 import { parentPort, workerData } from 'node:worker_threads';
-import { attach, detach, bet, win, rollback, balance, createUsers, type WalletHandle, type WalletResponse } from 'exwallet';
+import { attach, detach, createUsers, type WalletHandle, type WalletResponse } from 'exwallet';
+import { bet, win, rollback, balance } from '../../tools/untyped.js';
 import type { Intent } from './intents.js';
-import { Rng } from './random.js';
-import { wait_gate, arrive_and_wait, tick, W_PROGRESS } from './sync.js';
+import { Random } from '../../tools/random.js';
+import { wait_gate, arrive_and_wait, tick, W_PROGRESS } from '../../tools/sync.js';
 
 export interface StressWorkerData {
   handle: WalletHandle;
@@ -47,16 +48,16 @@ export interface Sent {
 }
 
 export type WorkerMessage =
-  | { type: 'ready'; worker: number }
-  | { type: 'sent'; worker: number; items: Sent[] }
-  | { type: 'done'; worker: number; calls: number }
-  | { type: 'failed'; worker: number; error: string };
+  | { kind: 'ready'; worker: number }
+  | { kind: 'sent'; worker: number; items: Sent[] }
+  | { kind: 'done'; worker: number; calls: number }
+  | { kind: 'failed'; worker: number; error: string };
 
 const data = workerData as StressWorkerData;
 const port = parentPort!;
 const sync = new Int32Array(data.sync);
 const deadline_ms = performance.now() + data.budget_ms;
-const rng = new Rng(data.seed);
+const rng = new Random(data.seed);
 const batch_max = data.batch_max ?? 512;
 
 function post(message: WorkerMessage): void {
@@ -65,7 +66,7 @@ function post(message: WorkerMessage): void {
 
 try {
   const wallet = attach(data.handle);
-  post({ type: 'ready', worker: data.worker });
+  post({ kind: 'ready', worker: data.worker });
   wait_gate(sync, deadline_ms);
   let batch: Sent[] = [];
   let calls = 0;
@@ -103,15 +104,15 @@ try {
       calls++;
       batch.push({ worker: data.worker, phase, intent: index, request_uuid, response, invoke, ret });
       if (batch.length >= batch_max) {
-        post({ type: 'sent', worker: data.worker, items: batch });
+        post({ kind: 'sent', worker: data.worker, items: batch });
         batch = [];
       }
     }
     if (data.plan.length > 1) arrive_and_wait(sync, data.workers, deadline_ms);
   }
-  if (batch.length > 0) post({ type: 'sent', worker: data.worker, items: batch });
+  if (batch.length > 0) post({ kind: 'sent', worker: data.worker, items: batch });
   detach(wallet);
-  post({ type: 'done', worker: data.worker, calls });
+  post({ kind: 'done', worker: data.worker, calls });
 } catch (error) {
-  post({ type: 'failed', worker: data.worker, error: String((error as Error).stack ?? error) });
+  post({ kind: 'failed', worker: data.worker, error: String((error as Error).stack ?? error) });
 }
