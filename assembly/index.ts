@@ -6,10 +6,13 @@
 import { LAYOUT_FINGERPRINT, STATIC_DATA_MAX_BYTES, INIT_STATIC_DATA, S_UUID } from "./layout";
 import { init_state, scratch } from "./state";
 import { tx_home_position } from "./idempotency_table";
-export { set_crash_point } from "./state";
+export { set_crash_point, set_epoch_after_cas } from "./state";
 
-export { user_find, user_create, user_count, user_tickets, balance_of, currency_of, user_home_position } from "./user_table";
-export { apply, tx_lookup } from "./ledger";
+export {
+  user_find, user_create, user_count, user_tickets, balance_of, currency_of, user_home_position,
+  user_prepare, user_publish, user_create_at,
+} from "./user_table";
+export { apply, tx_lookup, recover_tx } from "./ledger";
 export { entry_prepare_wait } from "./idempotency_table";
 
 /** Bind this instance to the wallet in its memory and to thread slot `slot`. */

@@ -26,8 +26,9 @@ import {
   ST_OK, ST_NOT_ENOUGH_MONEY, ST_DUPLICATE, ST_WRONG_CURRENCY, ST_TX_DOES_NOT_EXIST, ST_REPLAY,
   ST_TWIN_IN_FLIGHT, ST_TABLE_FULL, ST_OVERFLOW, ST_SETTLED, ST_UNKNOWN, ST_PAUSED, ST_CLOSED,
   CAS_RETRY_MAX, MAX_SAFE_UNITS, RESTART_MAX, RUN_OPEN, RUN_PAUSED, BET_UNITS, UNIT_HELD_BIT,
-  HEADER_OFFSET, H_RELEASED_BOUND, T_BETS, T_WINS, T_ROLLBACKS, T_RELEASED,
-  S_OUT_AMOUNT, S_OUT_STATE, S_OUT_REF_TEXT,
+  HEADER_OFFSET, H_RELEASED_BOUND, H_EPOCH, T_BETS, T_WINS, T_ROLLBACKS, T_RELEASED,
+  S_OUT_AMOUNT, S_OUT_STATE, S_OUT_REF_TEXT, ST_RING_FULL, ST_FAILED, RUN_CLOSED, CRASH_BEFORE_JOURNAL,
+  S_RECORDS, R_KIND, R_USER_SLOT, R_UUID, R_REQUEST_UUID, R_REFERENCE, R_FINGERPRINT, R_AMOUNT, R_BALANCE_AFTER,
   CRASH_AFTER_CLAIM, CRASH_AFTER_SETTLE_BEGIN, CRASH_AFTER_BALANCE, CRASH_AFTER_COMMIT, CRASH_AFTER_RECLAIM,
 } from "./layout";
 import { fingerprint } from "./fingerprint";
@@ -36,7 +37,10 @@ import {
   probed_tag, budget_take, budget_give,
 } from "./idempotency_table";
 import { balance_ptr } from "./user_table";
-import { scratch, invariant, crash_here, enter, leave, thread_record, release_slack } from "./state";
+import {
+  scratch, invariant, crash_here, enter, leave, thread_record, release_slack, journal_on, epoch_after_cas,
+} from "./state";
+import { ring_has_room, ring_append } from "./journal";
 
 function out_balance(balance_units: i64): void {
   store<f64>(scratch + S_OUT_BALANCE, <f64>balance_units);
@@ -221,13 +225,29 @@ function settle_end(bet: u32, settling: u32, settled: u32): void {
   invariant(witnessed == seen); // nobody else moves a settlement that is not OPEN
 }
 
+/** The canary's epoch: read after the compare-exchange, past a pause that
+ *  widens the window a preempted thread would open (so the test that must
+ *  catch the wrong order does not depend on the scheduler's luck). */
+function canary_epoch(epoch_ptr: usize): u64 {
+  let sink: u64 = 0;
+  for (let spin = 0; spin < CANARY_SPIN; spin++) sink += atomic.load<u64>(epoch_ptr);
+  return atomic.load<u64>(epoch_ptr) + (sink & 0);
+}
+const CANARY_SPIN: i32 = 4000;
+
+/** The epoch read by the last successful move_balance (journal.ts). */
+let moved_epoch: u64 = 0;
+
 /** Add `delta_units` to the user's balance by compare-exchange, recording the
  *  intended result in the entry before each attempt. Returns the new balance,
  *  or -1 (would go negative), or -2 (would pass MAX_SAFE_UNITS), or -3 (retry
- *  bound). The balance is never observed outside [0, MAX_SAFE_UNITS]. */
+ *  bound). The balance is never observed outside [0, MAX_SAFE_UNITS].
+ *  The epoch is read after the last load of the balance and before the
+ *  compare-exchange of each attempt: the ordering rule of journal.ts. */
 function move_balance(user_slot: u32, entry: u32, delta_units: i64): i64 {
   const ptr = balance_ptr(user_slot);
   const intent_ptr = entry_ptr(entry) + E_BALANCE_AFTER;
+  const epoch_ptr = <usize>HEADER_OFFSET + H_EPOCH;
   let seen = atomic.load<i64>(ptr);
   for (let attempt = 0; attempt < CAS_RETRY_MAX; attempt++) {
     invariant(seen >= 0 && seen <= MAX_SAFE_UNITS);
@@ -240,8 +260,13 @@ function move_balance(user_slot: u32, entry: u32, delta_units: i64): i64 {
     // Atomic: find_bet reads the intent of a claimed bet to tell "not yet"
     // from "maybe already" (and audit reads it at quiescence).
     atomic.store<i64>(intent_ptr, next);
+    let epoch = atomic.load<u64>(epoch_ptr);
     const witnessed = atomic.cmpxchg<i64>(ptr, seen, next);
-    if (witnessed == seen) return next;
+    if (witnessed == seen) {
+      if (epoch_after_cas) epoch = canary_epoch(epoch_ptr); // the canary: wrong order
+      moved_epoch = epoch;
+      return next;
+    }
     seen = witnessed;
   }
   return -3;
@@ -253,7 +278,7 @@ function move_balance(user_slot: u32, entry: u32, delta_units: i64): i64 {
  *  busy for the whole call (see state.ts `enter`). */
 export function apply(kind: u32, user_slot: u32, amount_f64: f64, currency_ok: bool, records_bytes: u32): i32 {
   const run = enter();
-  if (run != RUN_OPEN) return run == RUN_PAUSED ? ST_PAUSED : ST_CLOSED;
+  if (run != RUN_OPEN) return run == RUN_PAUSED ? ST_PAUSED : run == RUN_CLOSED ? ST_CLOSED : ST_FAILED;
   const status = transact(kind, user_slot, <i64>amount_f64, currency_ok, records_bytes);
   leave();
   return status;
@@ -291,6 +316,7 @@ function transact(kind: u32, user_slot: u32, amount_units: i64, currency_ok: boo
     // failure is confirmed against the idempotency table before it is
     // answered (see the file comment).
     let status = check(kind, user_slot, amount_units, currency_ok);
+    if (status == ST_OK && journal_on && !ring_has_room()) status = ST_RING_FULL; // retried by the caller
     if (status == ST_OK && !budget_take(units)) status = ST_TABLE_FULL;
     if (status != ST_OK) {
       if (!still_unapplied(reclaim, empty_pos)) continue; // a twin got in meanwhile: answer as its duplicate
@@ -335,7 +361,7 @@ function transact(kind: u32, user_slot: u32, amount_units: i64, currency_ok: boo
         continue;
       }
     }
-    return settle_and_move(kind, entry, claimed, bet, user_slot, delta_units, units);
+    return settle_and_move(kind, entry, claimed, bet, user_slot, delta_units, units, fp, record_amount);
   }
   return ST_UNKNOWN;
 }
@@ -381,7 +407,7 @@ function still_unapplied(reclaim: i32, empty_pos: u32): bool {
 /** 4-5. The claim is ours: begin the bet's settlement, move the money, commit.
  *  Conditions checked before the claim may have changed since: recheck. */
 function settle_and_move(
-  kind: u32, entry: u32, claimed: u32, bet: i32, user_slot: u32, delta_units: i64, units: u32,
+  kind: u32, entry: u32, claimed: u32, bet: i32, user_slot: u32, delta_units: i64, units: u32, fp: u64, record_amount: i64,
 ): i32 {
   crash_here(CRASH_AFTER_CLAIM);
   let settling: u32 = 0;
@@ -401,9 +427,13 @@ function settle_and_move(
     return balance_after == -2 ? ST_OVERFLOW : ST_UNKNOWN;
   }
 
-  // 5. Publish: the entry's balance_after was stored before the winning
-  // compare-exchange; committing the state makes the transaction visible
-  // as applied, then the bet's settlement becomes final.
+  // 5. Journal, then publish. Nothing can fail after the compare-exchange
+  // (the ring's room was checked before the claim). The entry's
+  // balance_after was stored before the winning compare-exchange; committing
+  // the state makes the transaction visible as applied, then the bet's
+  // settlement becomes final.
+  crash_here(CRASH_BEFORE_JOURNAL);
+  if (journal_on) ring_append(kind, user_slot, moved_epoch, fp, record_amount, balance_after);
   crash_here(CRASH_AFTER_BALANCE);
   entry_finish(entry, committed_state(claimed));
   crash_here(CRASH_AFTER_COMMIT);
@@ -431,4 +461,49 @@ export function tx_lookup(): u32 {
   format_uuid(e + E_REQUEST_UUID, scratch + S_OUT_REQUEST_TEXT);
   if (((state & KIND_MASK) >> KIND_SHIFT) != KIND_BET) format_uuid(entry_ptr(load<u32>(e + E_REF_ENTRY)) + E_UUID, scratch + S_OUT_REF_TEXT);
   return state;
+}
+
+/** Recovery: apply the journal record at scratch + S_RECORDS as a committed
+ *  transaction (single-threaded, before the wallet serves): its entry, its
+ *  budget units, its bet's settlement, its delta on the balance. Returns
+ *  ST_OK, or ST_DUPLICATE (its uuid is already recorded) / ST_TX_DOES_NOT_EXIST
+ *  (a win or rollback whose bet is not an open bet of that user) /
+ *  ST_TABLE_FULL: a journal this wallet cannot hold. */
+export function recover_tx(): i32 {
+  const r = scratch + S_RECORDS;
+  const kind = load<u8>(r + R_KIND);
+  const user_slot = load<u32>(r + R_USER_SLOT);
+  invariant(kind == KIND_BET || kind == KIND_WIN || kind == KIND_ROLLBACK);
+  copy16(scratch + S_UUID, r + R_UUID);
+  copy16(scratch + S_REQUEST_UUID, r + R_REQUEST_UUID);
+  copy16(scratch + S_REF_UUID, r + R_REFERENCE);
+  const amount_units = load<i64>(r + R_AMOUNT);
+  const found = tx_probe(scratch + S_UUID);
+  const tag = probed_tag;
+  if (found >= 0) return ST_DUPLICATE;
+  let ref_entry: u32 = 0;
+  if (kind != KIND_BET) {
+    const bet = tx_probe(scratch + S_REF_UUID);
+    if (bet < 0) return ST_TX_DOES_NOT_EXIST;
+    const state = entry_state(<u32>bet);
+    if (((state & KIND_MASK) >> KIND_SHIFT) != KIND_BET || settle_of(state) != SETTLE_OPEN) return ST_TX_DOES_NOT_EXIST;
+    if (load<u32>(entry_ptr(<u32>bet) + E_USER_SLOT) != user_slot) return ST_TX_DOES_NOT_EXIST;
+    ref_entry = <u32>bet;
+  }
+  if (!budget_take(kind == KIND_BET ? <u32>BET_UNITS : 0)) return ST_TABLE_FULL;
+  const reserved = entry_reserve();
+  if (reserved < 0) return ST_TABLE_FULL;
+  const entry = <u32>reserved;
+  fill_entry(entry, user_slot, ref_entry, load<u64>(r + R_FINGERPRINT), amount_units);
+  store<i64>(entry_ptr(entry) + E_BALANCE_AFTER, load<i64>(r + R_BALANCE_AFTER));
+  store<u32>(entry_ptr(entry) + E_STATE, claimed_state(kind));
+  invariant(tx_publish(<u32>(-1 - found), entry, tag));
+  entry_finish(entry, committed_state(claimed_state(kind)));
+  if (kind != KIND_BET) {
+    const ptr = entry_ptr(ref_entry) + E_STATE;
+    atomic.store<u32>(ptr, with_settle(atomic.load<u32>(ptr), kind == KIND_WIN ? SETTLE_WON : SETTLE_ROLLED_BACK));
+  }
+  atomic.add<i64>(balance_ptr(user_slot), kind == KIND_BET ? -amount_units : amount_units);
+  count_commit(kind);
+  return ST_OK;
 }

@@ -13,8 +13,9 @@ import {
   H_THREADS_MAX, H_INITIAL_BALANCE, H_FINGERPRINT_SEED, H_HASH_KEY, H_TX_ENTRIES_MAX, H_RELEASE_SLACK,
   H_USER_INDEX_OFFSET, H_USER_NAMES_OFFSET, H_USER_BALANCES_OFFSET, H_USER_META_OFFSET, H_CURRENCIES_OFFSET,
   H_TX_INDEX_OFFSET, H_TX_ENTRIES_OFFSET, H_THREADS_OFFSET, H_SCRATCH_OFFSET, H_RUN, RUN_OPEN,
-  SCRATCH_SIZE_BYTES, THREAD_RECORD_BYTES, T_ENTRY_NEXT, T_ENTRY_END, T_USER_SPARE, T_BUDGET_UNITS, T_BUSY,
-  INIT_OK, INIT_BAD_MAGIC, INIT_BAD_VERSION, INIT_BAD_SLOT,
+  SCRATCH_SIZE_BYTES, THREAD_RECORD_BYTES, T_ENTRY_NEXT, T_ENTRY_END, T_USER_SPARE, T_BUDGET_UNITS, T_ANNOUNCE,
+  INIT_OK, INIT_BAD_MAGIC, INIT_BAD_VERSION, INIT_BAD_SLOT, H_EPOCH, H_RINGS_OFFSET, H_JOURNAL_ON, H_RING_RECORDS,
+  EPOCH_ANNOUNCE_TRIES_MAX, S_OUT_TICKET, RING_RECORDS_AT, JOURNAL_RECORD_BYTES,
 } from "./layout";
 
 export let users_max: u32 = 0;
@@ -35,6 +36,10 @@ export let user_names: usize = 0;
 export let user_balances: usize = 0;
 export let user_meta: usize = 0;
 export let currencies: usize = 0;
+/** Durable wallets: calls append journal records to this slot's ring. */
+export let journal_on: bool = false;
+export let ring: usize = 0; //         this slot's ring (layout_constants.ts, "The journal")
+export let ring_records: u32 = 0;
 export let tx_index: usize = 0;
 export let tx_entries: usize = 0;
 export let threads: usize = 0;
@@ -81,23 +86,36 @@ export function set_budget_units(units: u32): void {
   store<u32>(thread_record + T_BUDGET_UNITS, units);
 }
 
-/** Announce that this thread is about to change shared state, then read the
- *  run word. Both are sequentially consistent, as are audit's store of
- *  RUN_PAUSED and its loads of every busy word (Dekker's pattern): either
- *  this call sees the pause, or audit sees this call busy and waits for it.
+/** Announce that this thread is about to change shared state, in the open
+ *  epoch, then read the run word. All of it is sequentially consistent, as
+ *  are audit's store of RUN_PAUSED and its loads of every announce word
+ *  (Dekker's pattern): either this call sees the pause, or audit sees this
+ *  call busy and waits for it. The same holds for the flusher's advance of
+ *  the epoch: once it has stored E = e + 1 and then seen no announce <= e,
+ *  every call of epoch e has left (journal.ts). The loop re-reads E so that
+ *  the announced epoch is one the flusher had not yet closed.
  *  Returns the run word; anything but RUN_OPEN means: do nothing, leave. */
 export function enter(): u32 {
-  atomic.store<u32>(thread_record + T_BUSY, 1);
+  const epoch_ptr = <usize>HEADER_OFFSET + H_EPOCH;
+  const announce_ptr = thread_record + T_ANNOUNCE;
+  let epoch = atomic.load<u64>(epoch_ptr);
+  for (let attempt = 0; attempt < EPOCH_ANNOUNCE_TRIES_MAX; attempt++) {
+    atomic.store<u64>(announce_ptr, epoch);
+    const now = atomic.load<u64>(epoch_ptr);
+    if (now == epoch) break;
+    epoch = now;
+  }
   const run = atomic.load<u32>(<usize>HEADER_OFFSET + H_RUN);
-  if (run != RUN_OPEN) atomic.store<u32>(thread_record + T_BUSY, 0);
+  if (run != RUN_OPEN) leave();
   return run;
 }
 
-/** The call is done with shared state. */
-// @ts-ignore: decorator
-@inline
+/** The call is done with shared state. Its ticket — what a durable() after
+ *  it must wait for — is the epoch open now: every state it observed was
+ *  made by calls of that epoch or earlier (epochs only grow). */
 export function leave(): void {
-  atomic.store<u32>(thread_record + T_BUSY, 0);
+  atomic.store<u64>(thread_record + T_ANNOUNCE, 0);
+  store<f64>(scratch + S_OUT_TICKET, <f64>atomic.load<u64>(<usize>HEADER_OFFSET + H_EPOCH));
 }
 
 /** Returns 0 on success, or a negative code naming the mismatch. */
@@ -122,6 +140,8 @@ export function init_state(slot: u32): i32 {
   user_balances = <usize>load<u32>(h + H_USER_BALANCES_OFFSET);
   user_meta = <usize>load<u32>(h + H_USER_META_OFFSET);
   currencies = <usize>load<u32>(h + H_CURRENCIES_OFFSET);
+  journal_on = load<u32>(h + H_JOURNAL_ON) != 0;
+  ring_records = load<u32>(h + H_RING_RECORDS);
   tx_index = <usize>load<u32>(h + H_TX_INDEX_OFFSET);
   tx_entries = <usize>load<u32>(h + H_TX_ENTRIES_OFFSET);
   threads = <usize>load<u32>(h + H_THREADS_OFFSET);
@@ -129,6 +149,9 @@ export function init_state(slot: u32): i32 {
   thread_slot = slot;
   scratch = <usize>load<u32>(h + H_SCRATCH_OFFSET) + <usize>slot * <usize>SCRATCH_SIZE_BYTES;
   thread_record = threads + <usize>slot * THREAD_RECORD_BYTES;
+  ring = journal_on
+    ? <usize>load<u32>(h + H_RINGS_OFFSET) + <usize>slot * (<usize>RING_RECORDS_AT + <usize>ring_records * JOURNAL_RECORD_BYTES)
+    : 0;
   return INIT_OK;
 }
 
@@ -145,6 +168,16 @@ export function invariant(ok: bool): void {
 export let crash_point: i32 = 0;
 export function set_crash_point(point: i32): void {
   crash_point = point;
+}
+
+/** The canary of the journal's ordering proof (tests only): when set, the
+ *  epoch of a transaction is read AFTER its balance compare-exchange instead
+ *  of before. Then a transaction can land in an earlier epoch than one it
+ *  depended on, and a crash can keep it while losing that one: the prefix
+ *  checker must catch it. Never set outside tests. */
+export let epoch_after_cas: bool = false;
+export function set_epoch_after_cas(on: i32): void {
+  epoch_after_cas = on != 0;
 }
 
 // @ts-ignore: decorator

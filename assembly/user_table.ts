@@ -90,18 +90,64 @@ export function user_find(name_len: u32): i32 {
 export function user_create(name_len: u32, balance_f64: f64, currency_id: u32): i32 {
   const run = enter();
   if (run != RUN_OPEN) return run == RUN_PAUSED ? USER_PAUSED : USER_CLOSED;
-  const slot = create(name_len, <i64>balance_f64, currency_id);
+  const slot = create(name_len, <i64>balance_f64, currency_id, true);
   leave();
   return slot;
 }
 
-function create(name_len: u32, balance_units: i64, currency_id: u32): i32 {
+/** Durable wallets, step 1 of 2 (under the wallet's create lock, see
+ *  src/users.ts): take a ticket and a record for the name in scratch and
+ *  write it, WITHOUT publishing: the caller journals it first, so that no
+ *  thread can see a user the journal does not have. Returns the record, or
+ *  USER_TABLE_FULL / USER_PAUSED / USER_CLOSED. The name must not exist. */
+export function user_prepare(name_len: u32, balance_f64: f64, currency_id: u32): i32 {
+  const run = enter();
+  if (run != RUN_OPEN) return run == RUN_PAUSED ? USER_PAUSED : USER_CLOSED;
+  const record = create(name_len, <i64>balance_f64, currency_id, false);
+  leave();
+  return record;
+}
+
+/** Durable wallets, step 2: publish a prepared record (its name in scratch). */
+export function user_publish(record: u32, name_len: u32): i32 {
+  enter(); // a create lock holder cannot be paused out of publishing what it journaled
+  const hash = hash_name(scratch + S_NAME, name_len);
+  const found = probe(name_len, hash);
+  invariant(found < 0); // the create lock keeps other creators of the name out
+  const slot = publish(record, name_len, <u32>(hash >> 32), <u32>(-1 - found));
+  leave();
+  return slot;
+}
+
+/** Recovery: create the user named in scratch at record `record`, as the
+ *  journal says (single-threaded, before the wallet serves). */
+export function user_create_at(record: u32, name_len: u32, balance_f64: f64, currency_id: u32): i32 {
+  invariant(record < user_records_max);
+  const hash = hash_name(scratch + S_NAME, name_len);
+  const found = probe(name_len, hash);
+  if (found >= 0) return USER_TABLE_FULL; // the journal names a user twice: corrupt
+  const reserved_ptr = <usize>HEADER_OFFSET + H_USERS_RESERVED;
+  if (atomic.add<u32>(reserved_ptr, 1) >= users_max) return USER_TABLE_FULL;
+  const next_ptr = <usize>HEADER_OFFSET + H_USER_RECORDS_NEXT;
+  if (atomic.load<u32>(next_ptr) <= record) atomic.store<u32>(next_ptr, record + 1);
+  write_record(record, name_len, <i64>balance_f64, currency_id);
+  return publish(record, name_len, <u32>(hash >> 32), <u32>(-1 - found));
+}
+
+function write_record(record: u32, name_len: u32, balance_units: i64, currency_id: u32): void {
+  const stored = user_names + <usize>record * USER_NAME_RECORD_BYTES;
+  store<u8>(stored, <u8>name_len);
+  memory.copy(stored + 1, scratch + S_NAME, name_len);
+  store<i64>(meta_ptr(record) + M_BASE_UNITS, balance_units);
+  store<u32>(meta_ptr(record) + M_CURRENCY_ID, currency_id);
+  atomic.store<i64>(balance_ptr(record), balance_units);
+}
+
+function create(name_len: u32, balance_units: i64, currency_id: u32, publish_it: bool): i32 {
   invariant(name_len > 0 && name_len <= <u32>USER_NAME_MAX_BYTES);
   invariant(balance_units >= 0 && balance_units <= MAX_SAFE_UNITS);
-  const name_ptr = scratch + S_NAME;
-  const hash = hash_name(name_ptr, name_len);
-  const tag = <u32>(hash >> 32);
-  let found = probe(name_len, hash);
+  const hash = hash_name(scratch + S_NAME, name_len);
+  const found = probe(name_len, hash);
   if (found >= 0) return <i32>found;
 
   // Take a ticket: the count of users can never pass users_max.
@@ -123,15 +169,18 @@ function create(name_len: u32, balance_units: i64, currency_id: u32): i32 {
     }
   }
   // Write the record, then publish it with one compare-exchange.
-  const stored = user_names + <usize>record * USER_NAME_RECORD_BYTES;
-  store<u8>(stored, <u8>name_len);
-  memory.copy(stored + 1, name_ptr, name_len);
-  store<i64>(meta_ptr(record) + M_BASE_UNITS, balance_units);
-  store<u32>(meta_ptr(record) + M_CURRENCY_ID, currency_id);
-  atomic.store<i64>(balance_ptr(record), balance_units);
-  const word: u64 = (<u64>tag << 32) | <u64>(record + 1);
+  write_record(record, name_len, balance_units, currency_id);
+  if (!publish_it) return <i32>record;
+  return publish(record, name_len, <u32>(hash >> 32), <u32>(-1 - found));
+}
 
-  let pos = <u32>(-1 - found);
+/** Publish `record` for the name in scratch from the empty index word at
+ *  `pos` on. Returns the record, or the existing slot of the same name if
+ *  another thread published it first (our record is kept as a spare). */
+function publish(record: u32, name_len: u32, tag: u32, pos: u32): i32 {
+  const name_ptr = scratch + S_NAME;
+  const reserved_ptr = <usize>HEADER_OFFSET + H_USERS_RESERVED;
+  const word: u64 = (<u64>tag << 32) | <u64>(record + 1);
   for (let probe_count: u32 = 0; probe_count < user_index_capacity; probe_count++) {
     const ptr = user_index + <usize>pos * INDEX_WORD_BYTES;
     const witnessed = atomic.cmpxchg<u64>(ptr, 0, word);

@@ -11,10 +11,11 @@
 // the same cost for both wallets); the counts and a sample are reported.
 
 import { add, suite } from 'benny';
-import { bet, win, rollback, balance, detach, RS_OK, RS_ERROR_DUPLICATE_TRANSACTION, type Wallet, type WalletResponse } from 'exwallet';
+import { detach, RS_OK, RS_ERROR_DUPLICATE_TRANSACTION, type Wallet, type WalletResponse } from 'exwallet';
+import { bet, win, rollback, balance } from '../tools/untyped.js';
 import { MapWallet } from './peers/map_wallet.js';
-import {
-  Rng, uuid_v4, bet_bodies, win_body, rollback_body, replay_body, conflicting_body, type BetBody,
+import { Random } from '../tools/random.js';
+import { uuid_v4, bet_bodies, win_body, rollback_body, replay_body, conflicting_body, type BetBody,
 } from './bodies.js';
 import { exwallet_for, map_wallet_for } from './throughput.js';
 import { collect_garbage, log } from './lib.js';
@@ -72,12 +73,16 @@ function apply_bets(call_bet: Call, bets: BetBody[]): void {
   }
 }
 
-function make_wallet(impl: Impl, users: string[], tx_max: number): { ours?: Wallet; peer?: MapWallet; dispose(): void } {
+/** A fresh wallet for `bets` new bets of which `settlements` get a win or
+ *  rollback: exwallet's budget is 2 units per bet (the settlement uses the
+ *  bet's reserve, throughput.ts exwallet_for), peer (a) stores one entry per
+ *  transaction. */
+function make_wallet(impl: Impl, users: string[], bets: number, settlements = 0): { ours?: Wallet; peer?: MapWallet; dispose(): void } {
   if (impl === 'exwallet') {
-    const ours = exwallet_for(users, tx_max);
+    const ours = exwallet_for(users, { bets });
     return { ours, dispose: () => detach(ours) };
   }
-  return { peer: map_wallet_for(users, tx_max), dispose: () => {} };
+  return { peer: map_wallet_for(users, bets + settlements + 1024), dispose: () => {} };
 }
 
 function caller(impl: Impl, op: 'bet' | 'win' | 'rollback' | 'balance', w: { ours?: Wallet; peer?: MapWallet }): Call {
@@ -100,15 +105,15 @@ function caller(impl: Impl, op: 'bet' | 'win' | 'rollback' | 'balance', w: { our
 }
 
 /** Build the fixture of one case with a pool of `pool` bodies. */
-function fixture(op: string, impl: Impl, users: string[], pool: number, rng: Rng): Fixture {
+function fixture(op: string, impl: Impl, users: string[], pool: number, rng: Random): Fixture {
   switch (op) {
     case 'bet': {
-      const w = make_wallet(impl, users, pool + 1024);
+      const w = make_wallet(impl, users, pool);
       return { bodies: bet_bodies(rng, users, pool), call: caller(impl, 'bet', w), target: { ...w, method: 'bet' }, expected: RS_OK, single_use: true, dispose: w.dispose };
     }
     case 'win':
     case 'rollback': {
-      const w = make_wallet(impl, users, 2 * pool + 1024);
+      const w = make_wallet(impl, users, pool, pool);
       const bets = bet_bodies(rng, users, pool);
       apply_bets(caller(impl, 'bet', w), bets);
       const bodies = bets.map((b) => (op === 'win' ? win_body(rng, b) : rollback_body(rng, b)));
@@ -116,7 +121,7 @@ function fixture(op: string, impl: Impl, users: string[], pool: number, rng: Rng
     }
     case 'replay':
     case 'conflict': {
-      const w = make_wallet(impl, users, pool + 1024);
+      const w = make_wallet(impl, users, pool);
       const bets = bet_bodies(rng, users, pool);
       apply_bets(caller(impl, 'bet', w), bets);
       const bodies = bets.map((b) => (op === 'replay' ? replay_body(rng, b) : conflicting_body(rng, b)));
@@ -124,7 +129,7 @@ function fixture(op: string, impl: Impl, users: string[], pool: number, rng: Rng
       return { bodies, call: caller(impl, 'bet', w), target: { ...w, method: 'bet' }, expected, single_use: false, dispose: w.dispose };
     }
     case 'balance': {
-      const w = make_wallet(impl, users, 1024);
+      const w = make_wallet(impl, users, 0);
       const bodies = Array.from({ length: pool }, () => ({ user: users[rng.below(users.length)], request_uuid: uuid_v4(rng) }));
       return { bodies, call: caller(impl, 'balance', w), target: { ...w, method: 'balance' }, expected: RS_OK, single_use: false, dispose: w.dispose };
     }
@@ -135,7 +140,7 @@ function fixture(op: string, impl: Impl, users: string[], pool: number, rng: Rng
 
 /** Calls per second of a plain timed loop over a small fixture (the first
  *  half warms the JIT, the second half is timed): sizes the pool. */
-function estimate_rate(op: string, impl: Impl, users: string[], rng: Rng, calls: number): number {
+function estimate_rate(op: string, impl: Impl, users: string[], rng: Random, calls: number): number {
   const f = fixture(op, impl, users, 2 * calls, rng);
   try {
     for (let i = 0; i < calls; i++) f.call(f.bodies[i]);
@@ -176,7 +181,7 @@ export const BENNY_OPS = ['bet', 'win', 'replay', 'conflict', 'rollback', 'balan
 
 export async function run_benny(options: BennyOptions, ops: readonly string[] = BENNY_OPS): Promise<BennyCase[]> {
   const cases: BennyCase[] = [];
-  const rng = new Rng(options.seed, 7);
+  const rng = new Random(options.seed, 7);
   for (const op of ops) {
     for (const impl of ['exwallet', 'map_wallet'] as const) {
       let pool = options.cycle_pool;

@@ -7,44 +7,14 @@
 // flattened on its first charCodeAt, inside the timed loop, and charged to
 // whichever wallet touched it first.
 
-/** sfc32: a small, fast 32-bit generator with 128 bits of state (PractRand-clean). */
-export class Rng {
-  private a: number;
-  private b: number;
-  private c: number;
-  private d: number;
-
-  constructor(seed: number, stream = 0) {
-    this.a = 0x9e3779b9 ^ seed;
-    this.b = 0x243f6a88 ^ stream;
-    this.c = 0xb7e15162 ^ Math.imul(seed, 0x85ebca6b);
-    this.d = 1;
-    // Discard the first outputs: the state starts close to the seed.
-    for (let i = 0; i < 16; i++) this.next_u32();
-  }
-
-  next_u32(): number {
-    const t = (((this.a + this.b) | 0) + this.d) | 0;
-    this.d = (this.d + 1) | 0;
-    this.a = this.b ^ (this.b >>> 9);
-    this.b = (this.c + (this.c << 3)) | 0;
-    this.c = (this.c << 21) | (this.c >>> 11);
-    this.c = (this.c + t) | 0;
-    return t >>> 0;
-  }
-
-  /** Uniform integer in [0, bound), bound <= 2^32. */
-  below(bound: number): number {
-    return Math.floor((this.next_u32() / 4294967296) * bound);
-  }
-}
+import { Random } from '../tools/random.js';
 
 const HEX = '0123456789abcdef';
 const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 const text_buffer = Buffer.alloc(64);
 
 /** A canonical lowercase version-4 UUID (122 random bits), as a flat string. */
-export function uuid_v4(rng: Rng): string {
+export function uuid_v4(rng: Random): string {
   const buffer = text_buffer;
   let at = 0;
   for (let word = 0; word < 4; word++) {
@@ -60,7 +30,7 @@ export function uuid_v4(rng: Rng): string {
 }
 
 /** A Hub88-style round id like "rNEMwgzJAOZ6eR3V" (16 characters). */
-function round_id(rng: Rng): string {
+function round_id(rng: Random): string {
   const buffer = text_buffer;
   for (let i = 0; i < 16; i++) buffer[i] = ALNUM.charCodeAt(rng.below(ALNUM.length));
   return buffer.toString('latin1', 0, 16);
@@ -114,7 +84,7 @@ export interface RollbackBody {
 }
 
 /** The 7-field bet body of the issue, all of one hidden class (one literal). */
-export function bet_body(rng: Rng, users: readonly string[]): BetBody {
+export function bet_body(rng: Random, users: readonly string[]): BetBody {
   return {
     user: users[rng.below(users.length)],
     currency: CURRENCY,
@@ -126,14 +96,14 @@ export function bet_body(rng: Rng, users: readonly string[]): BetBody {
   };
 }
 
-export function bet_bodies(rng: Rng, users: readonly string[], count: number): BetBody[] {
+export function bet_bodies(rng: Random, users: readonly string[], count: number): BetBody[] {
   const bodies = new Array<BetBody>(count);
   for (let i = 0; i < count; i++) bodies[i] = bet_body(rng, users);
   return bodies;
 }
 
 /** The win that settles `bet` (same user, round and game), with a fresh uuid. */
-export function win_body(rng: Rng, bet: BetBody): WinBody {
+export function win_body(rng: Random, bet: BetBody): WinBody {
   return {
     user: bet.user,
     currency: bet.currency,
@@ -147,7 +117,7 @@ export function win_body(rng: Rng, bet: BetBody): WinBody {
 }
 
 /** The rollback of `bet` (Hub88's rollback body carries no currency, no amount). */
-export function rollback_body(rng: Rng, bet: BetBody): RollbackBody {
+export function rollback_body(rng: Random, bet: BetBody): RollbackBody {
   return {
     user: bet.user,
     transaction_uuid: uuid_v4(rng),
@@ -160,7 +130,7 @@ export function rollback_body(rng: Rng, bet: BetBody): RollbackBody {
 
 /** A retry of `bet`: same fields, a new request_uuid, a new object (as a new
  *  HTTP request would be). Replayed with the original response once applied. */
-export function replay_body(rng: Rng, bet: BetBody): BetBody {
+export function replay_body(rng: Random, bet: BetBody): BetBody {
   return {
     user: bet.user,
     currency: bet.currency,
@@ -173,7 +143,7 @@ export function replay_body(rng: Rng, bet: BetBody): BetBody {
 }
 
 /** The same transaction_uuid with another amount: RS_ERROR_DUPLICATE_TRANSACTION once `bet` is applied. */
-export function conflicting_body(rng: Rng, bet: BetBody): BetBody {
+export function conflicting_body(rng: Random, bet: BetBody): BetBody {
   return {
     user: bet.user,
     currency: bet.currency,

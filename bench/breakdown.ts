@@ -1,8 +1,8 @@
 // Cost breakdown of one exwallet bet, from micro-benchmarks.
 //
 // The pipeline of src/wallet.ts `transact` is replayed stage by stage with
-// the library's own internal functions (imported read-only from dist/src),
-// cumulatively: stage k runs stages 1..k for every body. The cost of stage k
+// the library's own internal functions (imported read-only through the
+// exwallet/internal/* subpaths: the same modules as exwallet), cumulatively: stage k runs stages 1..k for every body. The cost of stage k
 // is time(k) - time(k-1), in ns per bet, each on a fresh wallet (and fresh
 // bodies where the stage stores transactions), best of a few rounds.
 // Differences of noisy figures can come out slightly negative; they are
@@ -13,7 +13,8 @@
 //                scratch, safe-integer amount, currency compare
 //   2 transfer   fingerprint fields (currency, game_code, round) as records
 //                into scratch
-//   3 user       user name -> slot (the thread's Map cache)
+//   3 user       user name -> slot (the thread's Map cache) and the user's
+//                currency (per user; src/wallet.ts needs it for the records)
 //   4 apply      the WASM call: fingerprint hash, idempotency probe, checks,
 //                claim, balance compare-exchange, publish
 //   5 response   the response object { user, status, request_uuid, currency, balance }
@@ -24,7 +25,8 @@
 // instead of failing the whole bench.
 
 import { bet, detach, RS_OK, type Wallet } from 'exwallet';
-import { Rng, bet_bodies, type BetBody } from './bodies.js';
+import { Random } from '../tools/random.js';
+import { bet_bodies, type BetBody } from './bodies.js';
 import { exwallet_for } from './throughput.js';
 import { collect_garbage, log } from './lib.js';
 
@@ -53,16 +55,20 @@ interface Internals {
   is_plain_object: (value: unknown) => boolean;
   user_slot_of: (core: any, name: string) => number;
   L: any;
+  KEY_GAME_CODE: number;
+  KEY_ROUND: number;
 }
 
 async function load_internals(): Promise<Internals> {
-  const from = (path: string) => import(new URL(path, import.meta.url).href);
+  // Through the package's internal subpaths: the same module instances as
+  // `exwallet` itself (a second copy would not know its Wallet objects).
+  const from = (module: string) => import(`exwallet/internal/${module}`);
   const [wallet, uuid, encoder, users, layout] = await Promise.all([
-    from('../src/wallet.js'), from('../src/uuid.js'), from('../src/fingerprint_encoder.js'), from('../src/users.js'), from('../src/layout.js'),
+    from('wallet'), from('uuid'), from('fingerprint_encoder'), from('users'), from('layout'),
   ]);
   const internals = {
     Wallet: wallet.Wallet, parse_uuid: uuid.parse_uuid, is_plain_object: encoder.is_plain_object,
-    user_slot_of: users.user_slot_of, L: layout.L,
+    user_slot_of: users.user_slot_of, L: layout.L, KEY_GAME_CODE: encoder.KEY_GAME_CODE, KEY_ROUND: encoder.KEY_ROUND,
   };
   for (const [name, value] of Object.entries(internals)) if (value === undefined) throw new Error(`internal ${name} not found`);
   return internals;
@@ -73,7 +79,7 @@ let sink_object: unknown;
 
 /** Stages 1..depth of the pipeline for every body; returns RS_OK-equivalents of apply. */
 function pipeline(x: Internals, core: any, bodies: BetBody[], depth: number): number {
-  const { parse_uuid, is_plain_object, user_slot_of, L } = x;
+  const { parse_uuid, is_plain_object, user_slot_of, L, KEY_GAME_CODE, KEY_ROUND } = x;
   const u32: Uint32Array = core.u32;
   const f64: Float64Array = core.f64;
   const s: number = core.scratch_u32;
@@ -82,8 +88,16 @@ function pipeline(x: Internals, core: any, bodies: BetBody[], depth: number): nu
   const balance_index = core.scratch_f64 + (L.S_OUT_BALANCE >> 3);
   const records = core.records;
   const exports = core.exports;
-  const wallet_currency: string = core.currency;
-  const has_currency_shortcut = typeof records.wallet_currency_field === 'function';
+  // Currencies are per user now: src/wallet.ts looks the user up first and
+  // fingerprints `currency` against the user's own. The bench's users all
+  // have the wallet's currency, so the transfer stage compares with it (one
+  // string compare, as the real code does) and the user stage pays for the
+  // slot lookup and the user's currency (core.currency_of_slot, cached).
+  if (typeof core.currency_of_slot !== 'function' || typeof records.user_currency_field !== 'function' ||
+    typeof records.known_string_field !== 'function') {
+    throw new Error('per-user currency internals not found');
+  }
+  const wallet_currency: string = bodies.length > 0 ? core.currency_of_slot(user_slot_of(core, bodies[0].user)) : '';
   let ok_count = 0;
   for (let i = 0; i < bodies.length; i++) {
     const b = bodies[i] as unknown as Record<string, unknown>;
@@ -103,14 +117,14 @@ function pipeline(x: Internals, core: any, bodies: BetBody[], depth: number): nu
       typeof request_value === 'string' && parse_uuid(request_value, u32, request_word) &&
       typeof transaction_value === 'string' && parse_uuid(transaction_value, u32, uuid_word) &&
       typeof currency === 'string' && typeof amount === 'number' && Number.isSafeInteger(amount);
-    const currency_ok = currency === wallet_currency ? 1 : 0;
     if (!ok) continue;
     if (depth === 1) {
-      sink += currency_ok;
+      sink += currency === wallet_currency ? 1 : 0;
       continue;
     }
-    // 2. transfer the fingerprinted fields (as src/wallet.ts does, including
-    // its shortcut for a currency equal to the wallet's when it has one)
+    // 2. transfer the fingerprinted fields (as src/wallet.ts write_records
+    // does for a bet: the user's currency as a mark, game_code and round
+    // under their known keys, amount compared exactly and not a record)
     records.reset();
     for (const key in b) {
       switch (key) {
@@ -120,10 +134,16 @@ function pipeline(x: Internals, core: any, bodies: BetBody[], depth: number): nu
         case 'amount':
           continue;
         case 'currency':
-          if (has_currency_shortcut && currency === wallet_currency) {
-            records.wallet_currency_field();
-            continue;
-          }
+          if (currency === wallet_currency) records.user_currency_field();
+          else records.other_currency_field();
+          continue;
+        case 'game_code':
+        case 'round': {
+          const value = b[key];
+          if (typeof value === 'string') records.known_string_field(key === 'round' ? KEY_ROUND : KEY_GAME_CODE, value);
+          else records.value_field(key, value);
+          continue;
+        }
       }
       const value = b[key];
       if (typeof value === 'string') records.string_field(key, value);
@@ -133,18 +153,21 @@ function pipeline(x: Internals, core: any, bodies: BetBody[], depth: number): nu
       sink += records.bytes();
       continue;
     }
-    // 3. user lookup
+    // 3. user lookup, and the user's currency
     const user_slot = user_slot_of(core, user_value as string);
+    if (user_slot < 0) continue;
+    const user_currency: string = core.currency_of_slot(user_slot);
     if (depth === 3) {
-      sink += user_slot;
+      sink += user_slot + user_currency.length;
       continue;
     }
     // 4. the WASM call
+    const currency_ok = currency === user_currency ? 1 : 0;
     const status = exports.apply(L.KIND_BET, user_slot, amount, currency_ok, records.bytes());
     if (status === L.ST_OK) ok_count++;
     if (depth === 4) continue;
     // 5. the response
-    sink_object = { user: user_value, status: RS_OK, request_uuid: request_value, currency: wallet_currency, balance: f64[balance_index] };
+    sink_object = { user: user_value, status: RS_OK, request_uuid: request_value, currency: user_currency, balance: f64[balance_index] };
   }
   return ok_count;
 }
@@ -155,8 +178,8 @@ function public_loop(wallet: Wallet, bodies: BetBody[]): number {
   return ok;
 }
 
-function timed_public(users: string[], rng: Rng, calls: number, warm_calls: number): { ns: number; ok: number } {
-  const wallet = exwallet_for(users, warm_calls + calls + 1024);
+function timed_public(users: string[], rng: Random, calls: number, warm_calls: number): { ns: number; ok: number } {
+  const wallet = exwallet_for(users, { bets: warm_calls + calls });
   public_loop(wallet, bet_bodies(rng, users, warm_calls));
   const bodies = bet_bodies(rng, users, calls);
   collect_garbage();
@@ -174,7 +197,7 @@ export async function run_breakdown(options: BreakdownOptions): Promise<Breakdow
   } catch (error) {
     return { error: `internal modules unavailable: ${String(error)}` };
   }
-  const rng = new Rng(options.seed, 9);
+  const rng = new Random(options.seed, 9);
   const warm_calls = Math.min(20_000, options.calls);
   const shared_bodies = bet_bodies(rng, options.users, options.calls); // stages 0-3 change nothing: reusable
   const stage_names = ['loop', 'validate', 'transfer', 'user', 'apply', 'response'];
@@ -187,7 +210,7 @@ export async function run_breakdown(options: BreakdownOptions): Promise<Breakdow
     try {
       for (let depth = 0; depth < stage_names.length; depth++) {
         const stores = depth >= 4;
-        const wallet = exwallet_for(options.users, warm_calls + options.calls + 1024);
+        const wallet = exwallet_for(options.users, { bets: warm_calls + options.calls });
         const core = x.Wallet.core_of(wallet);
         pipeline(x, core, bet_bodies(rng, options.users, warm_calls), depth); // warm-up
         const bodies = stores ? bet_bodies(rng, options.users, options.calls) : shared_bodies;

@@ -14,8 +14,10 @@
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { attach, start, createUsers, bet, detach, RS_OK, type Wallet, type WalletHandle } from 'exwallet';
-import { Rng, bet_bodies, type BetBody, CURRENCY, INITIAL_BALANCE_UNITS } from './bodies.js';
-import { wait_at_gate } from './lib.js';
+import { Random } from '../tools/random.js';
+import { bet_bodies, type BetBody, CURRENCY, INITIAL_BALANCE_UNITS } from './bodies.js';
+import { wait_gate } from '../tools/sync.js';
+import { budget_for_bets } from './lib.js';
 
 export type WorkerMode = 'shared' | 'private' | 'js' | 'compute';
 
@@ -79,12 +81,12 @@ if (input.mode === 'shared') {
   wallet = attach(input.handle!);
 } else if (input.mode === 'private') {
   wallet = start({
-    maxUsers: input.users_max, maxTransactions: input.calls + input.warmup_calls + 1024,
+    maxUsers: input.users_max, maxTransactions: budget_for_bets(input.calls + input.warmup_calls), // 2 units per bet
     initialBalance: INITIAL_BALANCE_UNITS, currency: CURRENCY, prefault: true, // as exwallet_for()
   });
   createUsers(wallet, input.users);
 }
-const rng = new Rng(input.seed, input.stream);
+const rng = new Random(input.seed, input.stream);
 const warmup = bet_bodies(rng, input.users, input.warmup_calls);
 const bodies = bet_bodies(rng, input.users, input.calls);
 
@@ -95,8 +97,8 @@ function run(batch: BetBody[]): { ok: number; first_failure: string } {
 
 const warm_ok = run(warmup).ok;
 
-parentPort!.postMessage({ type: 'ready' });
-wait_at_gate(input.gate, input.gate_wait_ms_max);
+parentPort!.postMessage({ kind: 'ready' });
+wait_gate(input.gate, performance.now() + input.gate_wait_ms_max);
 
 const started_ms = performance.now();
 const { ok, first_failure } = run(bodies);
@@ -104,4 +106,4 @@ const elapsed_ms = performance.now() - started_ms;
 
 if (wallet) detach(wallet);
 if (sink === undefined && !wallet) throw new Error('unreachable: the js loop ran');
-parentPort!.postMessage({ type: 'result', calls: bodies.length, ok, warm_ok, first_failure, elapsed_ms });
+parentPort!.postMessage({ kind: 'result', calls: bodies.length, ok, warm_ok, first_failure, elapsed_ms });

@@ -9,9 +9,10 @@
 
 import { bet, detach, share, RS_OK, type Wallet } from 'exwallet';
 import { MapWallet } from './peers/map_wallet.js';
-import { Rng, bet_bodies, type BetBody } from './bodies.js';
+import { Random } from '../tools/random.js';
+import { bet_bodies, type BetBody } from './bodies.js';
 import { exwallet_for, map_wallet_for } from './throughput.js';
-import { GcWatch, summarise_durations, collect_garbage, log, type LatencySummary, type GcSummary } from './lib.js';
+import { GcWatch, summarise_durations, collect_garbage, log, check_fill_batch, type LatencySummary, type GcSummary } from './lib.js';
 
 export interface LatencyOptions {
   users: string[];
@@ -104,10 +105,13 @@ function log_level(l: LatencyLevel): void {
 
 export async function run_latency(impl: 'exwallet' | 'map_wallet', options: LatencyOptions): Promise<LatencyLevel[]> {
   const levels = [...options.stored_levels].sort((a, b) => a - b);
-  const tx_max = levels[levels.length - 1] + (levels.length + 1) * options.calls + 1024;
-  const ours = impl === 'exwallet' ? exwallet_for(options.users, tx_max) : undefined;
-  const peer = impl === 'map_wallet' ? map_wallet_for(options.users, tx_max) : undefined;
-  const rng = new Rng(options.seed, 3); // the same bodies for both wallets
+  // Bets stored at the end: the deepest level's prefill plus every level's
+  // timed bets (one level's more, as margin). exwallet's budget is 2 units
+  // per bet (throughput.ts exwallet_for); (a) stores one entry per bet.
+  const bets = levels[levels.length - 1] + (levels.length + 1) * options.calls;
+  const ours = impl === 'exwallet' ? exwallet_for(options.users, { bets }) : undefined;
+  const peer = impl === 'map_wallet' ? map_wallet_for(options.users, bets + 1024) : undefined;
+  const rng = new Random(options.seed, 3); // the same bodies for both wallets
   const durations = new Float64Array(options.calls);
   const watch = new GcWatch();
   const results: LatencyLevel[] = [];
@@ -118,7 +122,7 @@ export async function run_latency(impl: 'exwallet' | 'map_wallet', options: Late
       while (stored < level) {
         const batch = bet_bodies(rng, options.users, Math.min(PREFILL_BATCH, level - stored));
         const ok = ours ? fill_exwallet(ours, batch) : fill_map(peer!, batch);
-        if (ok !== batch.length) throw new Error(`prefill: ${batch.length - ok} bets failed`);
+        check_fill_batch(`latency prefill ${impl}`, ok, batch.length, stored, level, `sized for ${bets} bets`);
         stored += ok;
       }
       const prefill_s = (performance.now() - prefill_started_ms) / 1000;

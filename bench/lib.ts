@@ -3,6 +3,7 @@
 
 import { Worker } from 'node:worker_threads';
 import { PerformanceObserver, createHistogram, constants as perf_constants } from 'node:perf_hooks';
+import { open_gate } from '../tools/sync.js';
 
 // ---------------------------------------------------------------------------
 // Workers. Every interaction has a deadline: a hung or crashed worker fails
@@ -10,19 +11,6 @@ import { PerformanceObserver, createHistogram, constants as perf_constants } fro
 
 export interface WorkerResult {
   [key: string]: unknown;
-}
-
-/** A start gate: one Int32 in shared memory, 0 = closed, 1 = open. Workers
- *  block on it with a timeout; the main thread opens it once all are ready,
- *  so the timed loops start together. */
-export function make_gate(): Int32Array {
-  return new Int32Array(new SharedArrayBuffer(4));
-}
-
-/** In a worker: block until the gate opens, at most `wait_ms_max`. */
-export function wait_at_gate(gate: Int32Array, wait_ms_max: number): void {
-  const outcome = Atomics.wait(gate, 0, 0, wait_ms_max);
-  if (outcome === 'timed-out') throw new Error(`start gate not opened within ${wait_ms_max} ms`);
 }
 
 export interface WorkerSpec {
@@ -33,8 +21,9 @@ export interface WorkerSpec {
 
 type Transferable = import('node:worker_threads').TransferListItem;
 
-/** Start the workers, wait until each says {type:'ready'}, open `gate`, then
- *  collect each one's {type:'result'} and wait for every exit. Rejects (and
+/** Start the workers, wait until each says {kind:'ready'}, open `gate` (the
+ *  tools' shared start gate, tools/sync.ts: the timed loops start together),
+ *  then collect each one's {kind:'result'} and wait for every exit. Rejects (and
  *  terminates everyone) on an error, an early exit, or the deadline. */
 export async function run_gated_workers(specs: WorkerSpec[], gate: Int32Array, deadline_ms: number): Promise<WorkerResult[]> {
   const workers = specs.map((spec) => new Worker(spec.url, { workerData: spec.workerData, transferList: spec.transferList }));
@@ -46,14 +35,11 @@ export async function run_gated_workers(specs: WorkerSpec[], gate: Int32Array, d
     await new Promise<void>((resolve, reject) => {
       timer = setTimeout(() => reject(new Error(`workers did not finish within ${deadline_ms} ms`)), deadline_ms);
       workers.forEach((worker, index) => {
-        worker.on('message', (message: { type: string; [key: string]: unknown }) => {
-          if (message.type === 'ready') {
+        worker.on('message', (message: { kind: string; [key: string]: unknown }) => {
+          if (message.kind === 'ready') {
             ready_count++;
-            if (ready_count === workers.length) {
-              Atomics.store(gate, 0, 1); // open: every worker is blocked on it or about to be
-              Atomics.notify(gate, 0);
-            }
-          } else if (message.type === 'result') {
+            if (ready_count === workers.length) open_gate(gate); // every worker is blocked on it or about to be
+          } else if (message.kind === 'result') {
             results[index] = message;
           }
         });
@@ -73,15 +59,15 @@ export async function run_gated_workers(specs: WorkerSpec[], gate: Int32Array, d
   return results;
 }
 
-/** Start one long-lived worker and wait for its {type:'ready'}, within a deadline. */
+/** Start one long-lived worker and wait for its {kind:'ready'}, within a deadline. */
 export async function start_service_worker(url: URL, workerData: unknown, deadline_ms: number): Promise<Worker> {
   const worker = new Worker(url, { workerData });
   let timer: NodeJS.Timeout | undefined;
   try {
     await new Promise<void>((resolve, reject) => {
       timer = setTimeout(() => reject(new Error(`service worker not ready within ${deadline_ms} ms`)), deadline_ms);
-      worker.once('message', (message: { type: string }) => {
-        if (message.type === 'ready') resolve();
+      worker.once('message', (message: { kind: string }) => {
+        if (message.kind === 'ready') resolve();
         else reject(new Error(`unexpected first message ${JSON.stringify(message)}`));
       });
       worker.once('error', reject);
@@ -211,6 +197,36 @@ export function memory_snapshot(): MemorySnapshot {
   collect_garbage();
   const usage = process.memoryUsage();
   return { rss_bytes: usage.rss, heap_used_bytes: usage.heapUsed, heap_total_bytes: usage.heapTotal, external_bytes: usage.external };
+}
+
+// ---------------------------------------------------------------------------
+// Table sizing. maxTransactions is a BUDGET (docs/contract.md §12): every
+// applied transaction uses one unit and every open bet holds a second one in
+// reserve for its settlement. So a new bet takes 2 units, and the win or
+// rollback of an open bet takes none (it uses its bet's reserve); failed
+// requests and replays take nothing. A suite that applies N bets, settled or
+// not, needs 2N units; BUDGET_MARGIN covers the entries threads hold in
+// chunks. A full table answers new bets RS_ERROR_UNKNOWN.
+
+export const BUDGET_UNITS_PER_BET = 2;
+export const BUDGET_MARGIN = 1024;
+
+/** The maxTransactions budget for a wallet that will apply `bets` new bets
+ *  (each one's win or rollback included: they use the bet's reserve). */
+export function budget_for_bets(bets: number): number {
+  if (!Number.isSafeInteger(bets) || bets < 0) throw new RangeError(`budget_for_bets: bets must be a non-negative integer, got ${bets}`);
+  return BUDGET_UNITS_PER_BET * bets + BUDGET_MARGIN;
+}
+
+/** One batch of a fill loop (a loop that runs until `target` calls succeeded)
+ *  must apply all of its calls, else the loop could never make progress (a
+ *  full table, a wrong status): throw with what happened instead of spinning. */
+export function check_fill_batch(what: string, ok: number, batch: number, stored: number, target: number, hint = ''): void {
+  if (ok === batch) return;
+  throw new Error(
+    `${what}: ${batch - ok} of ${batch} calls of a fill batch were not RS_OK after ${stored} of ${target} stored` +
+      `${hint ? ` (${hint})` : ''}; the fill cannot reach its target`,
+  );
 }
 
 // ---------------------------------------------------------------------------

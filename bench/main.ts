@@ -1,6 +1,6 @@
 // `npm run bench` — every exwallet benchmark in one run, with its peers:
 //
-//   node --expose-gc --max-old-space-size=8192 dist/bench/main.js [--quick | --tiny]
+//   node --expose-gc --max-old-space-size=8192 out/bench/main.js [--quick | --tiny]
 //        [--only suite,suite] [--out dir] [--seed n]
 //
 // suites: single workers scaling owner benny latency memory breakdown profile
@@ -26,6 +26,7 @@ import { run_profile } from './profile.js';
 import { check_parity } from './peers/parity.js';
 import { SCHEMA, compute_ratios, compute_targets, render_table, render_svg, type BenchResults } from './report.js';
 import { log, collect_garbage } from './lib.js';
+import { parse_flags, integer_flag, usage_line, UsageError, EXIT_USAGE } from '../tools/cli.js';
 
 export const SUITES = ['single', 'workers', 'scaling', 'owner', 'benny', 'latency', 'memory', 'breakdown', 'profile'] as const;
 type Suite = (typeof SUITES)[number];
@@ -94,28 +95,33 @@ interface Args {
   only: Suite[];
   out: string | undefined;
   seed: number;
+  help: boolean;
 }
 
-function parse_args(argv: string[]): Args {
-  const args: Args = { mode: 'full', only: [...SUITES], out: undefined, seed: 1 };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const value = () => {
-      const next = argv[++i];
-      if (next === undefined) throw new Error(`${arg} needs a value`);
-      return next;
-    };
-    if (arg === '--quick') args.mode = 'quick';
-    else if (arg === '--tiny') args.mode = 'tiny';
-    else if (arg === '--only') {
-      const names = value().split(',').map((s) => s.trim()).filter(Boolean);
-      for (const name of names) if (!(SUITES as readonly string[]).includes(name)) throw new Error(`unknown suite ${name}; suites: ${SUITES.join(' ')}`);
-      args.only = names as Suite[];
-    } else if (arg === '--out') args.out = value();
-    else if (arg === '--seed') args.seed = Number(value()) >>> 0;
-    else throw new Error(`unknown argument ${arg}`);
-  }
-  return args;
+const FLAGS = {
+  quick: { type: 'boolean' },
+  tiny: { type: 'boolean' },
+  only: { type: 'string' },
+  out: { type: 'string' },
+  seed: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+const USAGE = 'npm run bench -- [--quick | --tiny] [--only suite,suite] [--out dir] [--seed n]\n' +
+  `  suites: ${SUITES.join(' ')} (default: all); see bench/README.md`;
+
+function parse_args(argv: readonly string[]): Args {
+  const values = parse_flags(argv, FLAGS);
+  if (values.quick && values.tiny) throw new UsageError('give --quick or --tiny, not both');
+  const only = values.only === undefined ? [...SUITES] : values.only.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const name of only) if (!(SUITES as readonly string[]).includes(name)) throw new UsageError(`unknown suite ${name}; suites: ${SUITES.join(' ')}`);
+  return {
+    mode: values.quick ? 'quick' : values.tiny ? 'tiny' : 'full',
+    only: only as Suite[],
+    out: values.out,
+    seed: integer_flag('seed', values.seed, 1, 0, 0xffff_ffff),
+    help: values.help === true,
+  };
 }
 
 function default_out(mode: Mode): string {
@@ -125,6 +131,10 @@ function default_out(mode: Mode): string {
 
 async function main(): Promise<void> {
   const args = parse_args(process.argv.slice(2));
+  if (args.help) {
+    process.stdout.write(USAGE + '\n');
+    return;
+  }
   const sizes = SIZES[args.mode];
   const started = new Date();
   const loadavg_before = os.loadavg();
@@ -282,6 +292,10 @@ if (!has_gc) {
   process.exit(child.status ?? 1);
 } else {
   main().catch((error) => {
+    if (error instanceof UsageError) {
+      process.stderr.write(usage_line('bench', error.message) + '\n');
+      process.exit(EXIT_USAGE);
+    }
     log(`bench failed: ${error instanceof Error ? error.stack : String(error)}`);
     process.exit(1);
   });

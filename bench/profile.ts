@@ -6,7 +6,8 @@
 import { Session } from 'node:inspector';
 import { readFileSync } from 'node:fs';
 import { bet, detach, RS_OK } from 'exwallet';
-import { Rng, bet_bodies } from './bodies.js';
+import { Random } from '../tools/random.js';
+import { bet_bodies } from './bodies.js';
 import { exwallet_for } from './throughput.js';
 import { collect_garbage } from './lib.js';
 
@@ -93,8 +94,8 @@ export function summarise_profile(profile: CpuProfile, top_count: number): { sam
 
 export async function run_profile(options: ProfileOptions): Promise<ProfileResult> {
   const warm_calls = Math.min(20_000, options.calls);
-  const wallet = exwallet_for(options.users, warm_calls + options.calls + 1024);
-  const rng = new Rng(options.seed, 11);
+  const wallet = exwallet_for(options.users, { bets: warm_calls + options.calls });
+  const rng = new Random(options.seed, 11);
   for (const body of bet_bodies(rng, options.users, warm_calls)) bet(wallet, body);
   const bodies = bet_bodies(rng, options.users, options.calls);
   collect_garbage();

@@ -3,8 +3,10 @@
 
 import { start, createUsers, bet, share, detach, RS_OK, type Wallet } from 'exwallet';
 import { MapWallet } from './peers/map_wallet.js';
-import { Rng, bet_bodies, type BetBody, CURRENCY, INITIAL_BALANCE_UNITS } from './bodies.js';
-import { make_gate, run_gated_workers, per_second, summarise_loops, collect_garbage } from './lib.js';
+import { Random } from '../tools/random.js';
+import { bet_bodies, type BetBody, CURRENCY, INITIAL_BALANCE_UNITS } from './bodies.js';
+import { make_sync } from '../tools/sync.js';
+import { run_gated_workers, per_second, summarise_loops, collect_garbage, budget_for_bets } from './lib.js';
 import type { WorkerMode } from './exwallet_worker.js';
 
 export interface LoopResult {
@@ -21,14 +23,23 @@ export function users_max_for(user_count: number): number {
   return Math.max(16, Math.ceil(user_count * 1.25));
 }
 
-export function exwallet_for(users: string[], tx_max: number, prefault = true): Wallet {
+/** What a suite's wallet will store. exwallet's maxTransactions is a budget
+ *  (lib.ts, "Table sizing"): `bets` new bets take 2 units each, their wins or
+ *  rollbacks none more. Given as an object so that a bare transaction count
+ *  (the old "one unit per bet" sizing) does not compile. */
+export interface ExwalletSizing {
+  bets: number;
+}
+
+export function exwallet_for(users: string[], sizing: ExwalletSizing, prefault = true): Wallet {
   const wallet = start({
-    maxUsers: users_max_for(users.length), maxTransactions: tx_max, initialBalance: INITIAL_BALANCE_UNITS, currency: CURRENCY, prefault,
+    maxUsers: users_max_for(users.length), maxTransactions: budget_for_bets(sizing.bets), initialBalance: INITIAL_BALANCE_UNITS, currency: CURRENCY, prefault,
   });
   createUsers(wallet, users);
   return wallet;
 }
 
+/** Peer (a) counts stored transactions (one per bet, win or rollback), not a budget. */
 export function map_wallet_for(users: string[], tx_max: number): MapWallet {
   const wallet = new MapWallet({ maxTransactions: tx_max, initialBalance: INITIAL_BALANCE_UNITS, currency: CURRENCY });
   wallet.createUsers(users);
@@ -87,10 +98,10 @@ export function run_single(options: SingleOptions): SingleResult {
   let best: SingleResult | undefined;
   const rounds: SingleResult['rounds'] = [];
   for (let round = 0; round < options.rounds; round++) {
-    const bodies = bet_bodies(new Rng(options.seed, 1 + round), options.users, total);
+    const bodies = bet_bodies(new Random(options.seed, 1 + round), options.users, total);
     collect_garbage();
 
-    const wallet = exwallet_for(options.users, total + 1024);
+    const wallet = exwallet_for(options.users, { bets: total });
     loop_exwallet(wallet, bodies, 0, options.warmup_calls);
     const exwallet = loop_exwallet(wallet, bodies, options.warmup_calls, total);
     detach(wallet);
@@ -137,9 +148,9 @@ const WORKER_URL = new URL('./exwallet_worker.js', import.meta.url);
 export async function run_exwallet_workers(options: WorkersOptions): Promise<WorkersResult> {
   const mode = options.mode ?? 'shared';
   const calls = Math.ceil(options.total_calls / options.workers);
-  const wallet = mode === 'shared' ? exwallet_for(options.users, options.workers * (calls + options.warmup_calls) + 1024) : undefined;
+  const wallet = mode === 'shared' ? exwallet_for(options.users, { bets: options.workers * (calls + options.warmup_calls) }) : undefined;
   const handle = wallet ? share(wallet) : undefined;
-  const gate = make_gate();
+  const gate = new Int32Array(make_sync(0));
   const specs = [];
   for (let index = 0; index < options.workers; index++) {
     specs.push({

@@ -17,7 +17,7 @@ export interface LoadArgs {
   seed_given: boolean;
   json: boolean;
   help: boolean;
-  /** Size of the wallet's transaction table. */
+  /** The wallet's transaction budget (maxTransactions): 2 units per applied bet. */
   max_transactions: number;
   /** Break the bookkeeping on purpose: the run must fail (proves the checks can). */
   canary: boolean;
@@ -25,21 +25,30 @@ export interface LoadArgs {
 
 export const DEFAULT_SECONDS = 10;
 export const DEFAULT_USERS = 10_000;
-// The transaction table is sized for the run unless --max-transactions says
-// otherwise: a call takes at most one table entry, so --ops N needs N (plus
-// the headroom main.ts keeps, below); a
-// timed run needs what the workers can apply in that time, taken as
-// APPLIED_PER_WORKER_SECOND_MAX (measured on a 2-core machine: 100-300 k/s per
-// worker; the margin is for faster cores). Each costs 88 bytes of shared
-// memory, reserved up front; 40 M of them (3.5 GiB) is the most that fits in
-// a wasm32 memory. Workers stop early, and the report says so, if their share
-// runs out.
-const APPLIED_PER_WORKER_SECOND_MAX = 400_000;
+// The transaction budget (the wallet's maxTransactions) is sized for the run
+// unless --max-transactions says otherwise. It is a budget of entries
+// (docs/contract.md §12): an applied bet takes 2 units (its entry and the
+// reserve for its settlement), its win or rollback none more, a failed call
+// or a replay none. So a call takes at most 2 units: --ops N gets 2N (plus
+// the headroom main.ts keeps back). A timed run gets what the workers can
+// apply in that time: CALLS_PER_WORKER_SECOND_MAX calls per worker-second
+// (measured on a 2-core machine: 100-300 k/s per worker; the margin is for
+// faster cores) at UNITS_PER_CALL: about 45 % of the mix's calls are applied
+// bets (2 units each), so ~0.9 unit per call. Each unit costs 88 × (1 + 1/64)
+// ≈ 89 bytes of shared memory, reserved up front (and touched up front: the
+// runner starts the wallet with prefault); 40 M of them (3.6 GiB) is about
+// the most that fits in a wasm32 memory. Workers stop early, and the report
+// says so, if their share runs out: the table never fills mid-run.
+const CALLS_PER_WORKER_SECOND_MAX = 400_000;
+const UNITS_PER_CALL = 1;
+const UNITS_PER_OPS_CALL = 2;
 const TABLE_MIN = 100_000;
 const TABLE_MAX = 40_000_000;
 
 function default_max_transactions(workers: number, seconds: number, ops: number | undefined): number {
-  const wanted = ops !== undefined ? Math.ceil(ops * 1.1) + 1000 : Math.ceil(workers * seconds * APPLIED_PER_WORKER_SECOND_MAX);
+  const wanted = ops !== undefined
+    ? Math.ceil(ops * UNITS_PER_OPS_CALL * 1.1) + 1000 + 100 * workers
+    : Math.ceil(workers * seconds * CALLS_PER_WORKER_SECOND_MAX * UNITS_PER_CALL);
   return Math.min(TABLE_MAX, Math.max(TABLE_MIN, wanted));
 }
 
@@ -59,8 +68,10 @@ Options:
   --seconds S           run for S seconds (default: ${DEFAULT_SECONDS})
   --ops N               run until about N calls in total instead (stops at a round's end)
   --seed N              seed of the mix (32-bit integer; default: random, printed)
-  --max-transactions N  transaction table size (default: sized for the run, ${APPLIED_PER_WORKER_SECOND_MAX / 1000}k per
-                        worker-second or --ops, at most ${TABLE_MAX / 1e6} M; 88 bytes each)
+  --max-transactions N  the transaction budget (the wallet's maxTransactions): an applied
+                        bet takes 2 units (its own and its settlement's reserve), its win
+                        or rollback none more (default: sized for the run, ${CALLS_PER_WORKER_SECOND_MAX / 1000}k units per
+                        worker-second, or 2 per --ops call; at most ${TABLE_MAX / 1e6} M; ~89 bytes each)
   --json                print the report as JSON on stdout (and nothing else there)
   --canary              corrupt one balance and one retry check on purpose: the run
                         must then FAIL (proves that the checks can fail)

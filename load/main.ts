@@ -9,14 +9,14 @@
 // interrupted (SIGINT/SIGTERM: the partial report is printed first).
 
 import { Worker } from 'node:worker_threads';
-import { start, share, createUsers, balance, audit, type Wallet } from 'exwallet';
+import { start, share, createUsers, balance, audit, stats, type Wallet } from 'exwallet';
 import { corrupt_balance } from 'exwallet/testing';
 import { UsageError, usage_line, EXIT_USAGE } from '../tools/cli.js';
 import { parse_load_args, usage, type LoadArgs } from './args.js';
 import { Progress } from './progress.js';
 import { build_report, format_report, type DoneMessage, type RunOutcome } from './report.js';
 import { histogram_create, histogram_add, histogram_difference, histogram_percentile_ns } from './histogram.js';
-import { STATUS_COUNT, type WorkerSetup, type WorkerMessage, type ParentMessage } from './messages.js';
+import { STATUS_COUNT, BUDGET_UNITS_PER_BET, type WorkerSetup, type WorkerMessage, type ParentMessage } from './messages.js';
 
 const INITIAL_BALANCE_UNITS = 100_000;
 const CURRENCY = 'USD';
@@ -25,10 +25,22 @@ const DISPLAY_INTERVAL_MS = 250;
 /** calls/s and p99 on the display are over this trailing window. */
 const RATE_WINDOW_MS = 1000;
 const CONTEST_SLOT_MS = 2;
-/** Workers may use this share of the table; the rest is headroom for the few
- *  calls a round makes after the budget check, and for entries reserved in
- *  chunks by one thread but not yet used when the run ends. */
+/** Workers may use this share of the maxTransactions budget (each applied
+ *  bet takes BUDGET_UNITS_PER_BET units, its settlement none more: messages.ts);
+ *  the rest is headroom. */
 const TABLE_BUDGET_SHARE = 0.95;
+/** Per worker, also kept back: the units a thread holds in its chunk, unused,
+ *  when the run ends (README, "Full transaction table": chunks of up to 64),
+ *  and what one pass of the worker loop applies after its budget check (a
+ *  contested bet and the round's bet). */
+const CHUNK_UNITS_MAX = 64;
+const PASS_UNITS_MAX = 2 * BUDGET_UNITS_PER_BET;
+
+/** One worker's share of the budget: the table never fills mid-run while
+ *  every worker keeps to it. */
+export function worker_budget_units(max_transactions: number, workers: number): number {
+  return Math.floor((max_transactions * TABLE_BUDGET_SHARE) / workers) - CHUNK_UNITS_MAX - PASS_UNITS_MAX;
+}
 const READY_DEADLINE_MS = 30_000;
 /** A worker posts progress every PROGRESS_INTERVAL_MS; silent this long, it is hung. */
 const SILENCE_DEADLINE_MS = 15_000;
@@ -63,7 +75,7 @@ async function run(args: LoadArgs, wallet: Wallet, users: string[]): Promise<Run
     const setup: WorkerSetup = {
       handle, worker_index: i, seed: args.seed, users, initial_balance_units: INITIAL_BALANCE_UNITS,
       currency: CURRENCY, calls_max,
-      transaction_calls_max: Math.floor((args.max_transactions * TABLE_BUDGET_SHARE) / args.workers),
+      budget_units_max: worker_budget_units(args.max_transactions, args.workers),
       progress_interval_ms: PROGRESS_INTERVAL_MS, contest_slot_ms: args.workers > 1 ? CONTEST_SLOT_MS : 0,
       canary: args.canary && i === 0,
     };
@@ -186,6 +198,12 @@ async function run(args: LoadArgs, wallet: Wallet, users: string[]): Promise<Run
   for (let u = 0; u < users.length; u++) {
     final_balances[u] = balance(wallet, { user: users[u], request_uuid: 'load-final' }).balance ?? NaN;
   }
+  // After the workers, before the audit: what the run used of the budget.
+  const s = stats(wallet);
+  const budget: RunOutcome['budget'] = {
+    max: s.budget, used: s.budgetUsed, applied: s.transactions, open_bets: s.openBets, reserve_held: s.reserveHeld,
+    fill: Math.round(s.tableFill * 1e4) / 1e4, per_worker_share: worker_budget_units(args.max_transactions, args.workers),
+  };
   let audit_report: RunOutcome['audit'];
   try {
     audit_report = audit(wallet);
@@ -194,7 +212,7 @@ async function run(args: LoadArgs, wallet: Wallet, users: string[]): Promise<Run
   }
   return {
     args, initial_balance_units: INITIAL_BALANCE_UNITS, users, done: states.map((s) => s.done), worker_errors, interrupted,
-    final_balances, audit: audit_report, wall_s: (performance.now() - started_ms) / 1000, max_transactions: args.max_transactions,
+    final_balances, audit: audit_report, wall_s: (performance.now() - started_ms) / 1000, max_transactions: args.max_transactions, budget,
   };
 }
 
@@ -211,6 +229,12 @@ export async function main(argv: readonly string[]): Promise<number> {
   if (args.help) {
     process.stdout.write(usage() + '\n');
     return 0;
+  }
+  if (worker_budget_units(args.max_transactions, args.workers) < BUDGET_UNITS_PER_BET) {
+    const needed = Math.ceil((args.workers * (BUDGET_UNITS_PER_BET + CHUNK_UNITS_MAX + PASS_UNITS_MAX)) / TABLE_BUDGET_SHARE);
+    process.stderr.write(usage_line(PROGRAM,
+      `--max-transactions ${args.max_transactions} leaves no room for a bet in ${args.workers} workers' shares (each bet takes ${BUDGET_UNITS_PER_BET} units); give at least ${needed}`) + '\n');
+    return EXIT_USAGE;
   }
   const users = user_names(args.users);
   let wallet: Wallet;

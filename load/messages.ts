@@ -44,6 +44,9 @@ export function status_index(status: string): number {
   }
 }
 
+/** Budget units one applied bet takes: its entry and its settlement's reserve. */
+export const BUDGET_UNITS_PER_BET = 2;
+
 /** parent -> worker, as workerData. */
 export interface WorkerSetup {
   handle: WalletHandle;
@@ -55,11 +58,15 @@ export interface WorkerSetup {
   currency: string;
   /** Calls this worker makes, at most (Infinity: until the deadline). */
   calls_max: number;
-  /** bet/win/rollback calls this worker may make: its share of the wallet's
-   *  maxTransactions, so that the table never fills up mid-run. Each such
-   *  call takes at most one entry (applied, or released by a failure after
-   *  its claim, which keeps the entry for that uuid); most take none. */
-  transaction_calls_max: number;
+  /** Budget units this worker's applied bets may take: its share of the
+   *  wallet's maxTransactions budget, so that the table never fills up
+   *  mid-run. maxTransactions is a budget (docs/contract.md §12): every
+   *  applied bet takes BUDGET_UNITS_PER_BET units (its own entry and the
+   *  reserve for its settlement); the win or rollback of an open bet takes
+   *  none more (it uses the reserve); a failed request or a replay takes
+   *  none (a failure found after its claim keeps an entry from a separate
+   *  slack pool, not from the budget). */
+  budget_units_max: number;
   progress_interval_ms: number;
   /** Width of one contested slot: every worker sends the same contested bet
    *  once per slot. 0: no contests (a lone worker has no one to race). */
@@ -115,6 +122,8 @@ export type WorkerMessage =
       /** Σ of the balance changes this worker applied, per user index. */
       money_units: Float64Array;
       applied: number;
+      /** Budget units this worker's applied bets took (BUDGET_UNITS_PER_BET each). */
+      budget_units: number;
       replay_mismatches: number;
       unexpected_statuses: number;
       negative_balances_seen: number;

@@ -40,6 +40,20 @@ export interface RunOutcome {
   audit: AuditReport | { ok: false; error: string };
   wall_s: number;
   max_transactions: number;
+  /** stats(wallet) after the run (maxTransactions is a budget: 2 units per applied bet, see messages.ts). */
+  budget?: BudgetFigures;
+}
+
+export interface BudgetFigures {
+  max: number;
+  used: number;
+  applied: number;
+  open_bets: number;
+  reserve_held: number;
+  /** used / max. */
+  fill: number;
+  /** Units each worker's applied bets could take at most (main.ts worker_budget_units). */
+  per_worker_share: number;
 }
 
 const FAILURE_SAMPLES_MAX = 10;
@@ -64,6 +78,7 @@ export interface LoadReport {
   calls_per_second: number;
   applied_transactions: number;
   max_transactions: number;
+  budget: BudgetFigures | null;
   statuses: Record<string, number>;
   scenarios: Record<string, { calls: number; failures: number; rule: string }>;
   latency_us: { mean: number; p50: number; p99: number; p99_9: number; max: number };
@@ -223,6 +238,7 @@ export function build_report(outcome: RunOutcome): LoadReport {
     calls_per_second: seconds > 0 ? Math.round(calls / seconds) : 0,
     applied_transactions: applied,
     max_transactions: outcome.max_transactions,
+    budget: outcome.budget ?? null,
     statuses,
     scenarios,
     latency_us: {
@@ -249,7 +265,14 @@ export function format_report(report: LoadReport): string {
   if (report.canary) out.push('CANARY RUN: one balance and one retry check were falsified on purpose; it must FAIL');
   out.push('');
   out.push(`calls        ${format_count(report.calls)}  (${format_count(report.calls_per_second)} calls/s over all workers)`);
-  out.push(`applied      ${format_count(report.applied_transactions)} transactions (table: ${format_count(report.max_transactions)})`);
+  out.push(`applied      ${format_count(report.applied_transactions)} transactions (budget: ${format_count(report.max_transactions)})`);
+  const b = report.budget;
+  if (b !== null) {
+    out.push(
+      `budget       ${format_count(b.used)} of ${format_count(b.max)} units used (${(100 * b.fill).toFixed(1)} %): ` +
+        `${format_count(b.applied)} applied + ${format_count(b.reserve_held)} held for ${format_count(b.open_bets)} open bets`,
+    );
+  }
   const l = report.latency_us;
   out.push(
     `latency      p50 ${format_us(l.p50)}  p99 ${format_us(l.p99)}  p99.9 ${format_us(l.p99_9)}  max ${format_us(l.max)}` +
@@ -305,7 +328,7 @@ export function format_report(report: LoadReport): string {
   }
   if (report.stopped_by.includes('budget')) {
     out.push('');
-    out.push('note: workers stopped early: their share of the transaction table was spent (raise --max-transactions).');
+    out.push('note: workers stopped early: their share of the transaction budget was spent (2 units per bet; raise --max-transactions).');
   }
   out.push('');
   out.push(verdict(report));

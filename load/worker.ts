@@ -17,7 +17,7 @@ import {
 import { SessionMix, SCENARIOS, SCENARIO_COUNT, K_BET, K_WIN, K_ROLLBACK, K_BALANCE, type Client } from './mix.js';
 import { histogram_create, histogram_record } from './histogram.js';
 import {
-  STATUS_COUNT, STATUS_NAMES, S_OK, status_index,
+  STATUS_COUNT, STATUS_NAMES, S_OK, BUDGET_UNITS_PER_BET, status_index,
   type WorkerSetup, type ParentMessage, type WorkerMessage, type FailureSample, type ContestObservations,
 } from './messages.js';
 
@@ -46,8 +46,8 @@ class WorkerClient implements Client {
   readonly money_units: Float64Array;
   readonly failures: FailureSample[] = [];
   calls = 0;
-  /** bet/win/rollback calls: the most table entries this worker can have taken. */
-  transaction_calls = 0;
+  /** Budget units this worker's applied bets took (messages.ts, budget_units_max). */
+  budget_units = 0;
   /** Transactions this worker's requests applied (new records in the table). */
   applied = 0;
   replay_mismatches = 0;
@@ -79,7 +79,6 @@ class WorkerClient implements Client {
     this.now_ms = ended_ms;
     histogram_record(this.latency_histogram, (ended_ms - started_ms) * NS_PER_MS);
     this.calls++;
-    if (kind !== K_BALANCE) this.transaction_calls++;
     this.scenario_calls[scenario]++;
     const s = status_index(answer.status);
     this.status_counts[s]++;
@@ -89,6 +88,7 @@ class WorkerClient implements Client {
     // answered with the original carries the original's.
     if (s === S_OK && kind !== K_BALANCE && answer.request_uuid === (body as { request_uuid: unknown }).request_uuid) {
       this.applied++;
+      if (kind === K_BET) this.budget_units += BUDGET_UNITS_PER_BET;
       if (user_index >= 0) this.money_units[user_index] += credit_units;
     }
     if (answer.balance !== undefined && answer.balance < 0) {
@@ -150,7 +150,7 @@ function run(setup: WorkerSetup): void {
       kind: 'done', stopped_by, elapsed_ms: performance.now() - start_ms,
       calls: client.calls, status_counts: client.status_counts, latency_histogram: client.latency_histogram,
       scenario_calls: client.scenario_calls, scenario_failures: client.scenario_failures,
-      money_units: client.money_units, applied: client.applied, replay_mismatches: client.replay_mismatches,
+      money_units: client.money_units, applied: client.applied, budget_units: client.budget_units, replay_mismatches: client.replay_mismatches,
       unexpected_statuses: client.unexpected_statuses, negative_balances_seen: client.negative_balances_seen,
       failures: client.failures, contest,
     });
@@ -163,7 +163,7 @@ function run(setup: WorkerSetup): void {
       if (stop_requested) return finish('interrupt');
       if (client.now_ms >= end_ms) return finish('time');
       if (client.calls >= setup.calls_max) return finish('calls');
-      if (client.transaction_calls >= setup.transaction_calls_max) return finish('budget');
+      if (client.budget_units >= setup.budget_units_max) return finish('budget');
       const slot = setup.contest_slot_ms > 0 ? Math.floor((client.now_ms - slot_origin_ms) / setup.contest_slot_ms) : -1;
       if (slot !== last_slot) {
         last_slot = slot;

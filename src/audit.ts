@@ -31,40 +31,11 @@
 
 import { L, type Layout } from './layout.js';
 import { Wallet, next_call, wait_for_idle_slots } from './wallet.js';
-import type { ThreadCore } from './core.js';
+import { slot_busy, clear_slot_busy, type ThreadCore } from './core.js';
 import { plain_error, type_error } from './errors.js';
+import type { AuditOptions, AuditReport } from './types.js';
 
-export interface AuditOptions {
-  /** Node threadIds of threads known to have died (read `worker.threadId`
-   *  while the worker runs: it reads -1 after 'exit'), or those Worker
-   *  objects while they are alive: their registry slots are freed. */
-  deadThreadIds?: readonly (number | { readonly threadId: number })[];
-}
-
-export interface AuditReport {
-  /** Every balance equals the ledger's, none negative, every settlement agrees. */
-  ok: boolean;
-  users: number;
-  committed: number;
-  released: number;
-  /** Dead claims decided applied / not applied by this audit. */
-  inFlightCommitted: number;
-  inFlightReleased: number;
-  balanceMismatches: number;
-  negativeBalances: number;
-  settlementErrors: number;
-  /** Dead claims on one user that more than one choice would explain. */
-  ambiguousDecisions: number;
-  /** Thread slots freed (deadThreadIds); user tickets and records of dead creations returned. */
-  threadSlotsFreed: number;
-  userTicketsReturned: number;
-  userRecordsRecovered: number;
-  /** Node threadIds of slots still inside a call after twinWaitMs: presumed
-   *  dead (name them in deadThreadIds to free their slots). */
-  presumedDeadThreadIds: number[];
-  /** Up to 10 human-readable findings, for the log. */
-  findings: string[];
-}
+export type { AuditOptions, AuditReport };
 
 /** Subset sums are searched exhaustively up to this many dead claims on one
  *  user (2^20 sums); more would mean that many threads died on one user. */
@@ -211,14 +182,13 @@ function hold(
   // This thread is in no call (audit runs in it); its busy word is set only
   // if one of its calls was abandoned mid-way (an injected crash).
   for (let slot = 0; slot < view.layout.threads_max; slot++) {
-    const busy_word = view.slot_word(slot, L.T_BUSY);
-    if (Atomics.load(view.u32, busy_word) === 0) continue;
+    if (!slot_busy(core, slot)) continue;
     if (slot !== core.thread_slot && !skip.has(slot)) {
       const owner = Atomics.load(view.u32, view.slot_word(slot, L.T_OWNER));
       report.presumedDeadThreadIds.push(owner - 1);
       finding(`thread ${owner - 1} (slot ${slot}) stayed inside a call for ${core.wait_ms_max} ms: presumed dead`);
     }
-    Atomics.store(view.u32, busy_word, 0);
+    clear_slot_busy(core, slot);
   }
 }
 
@@ -423,7 +393,7 @@ function free_dead_slots(view: LedgerView, entries: number[], dead_marks: Set<nu
     const end = view.u32[view.slot_word(slot, L.T_ENTRY_END)];
     while (next < end && published.has(next)) next++;
     view.u32[view.slot_word(slot, L.T_ENTRY_NEXT)] = next;
-    Atomics.store(view.u32, view.slot_word(slot, L.T_BUSY), 0);
+    clear_slot_busy(view.core, slot);
     Atomics.store(view.u32, view.slot_word(slot, L.T_OWNER), 0); // publishes the record
     report.threadSlotsFreed++;
   }

@@ -21,6 +21,11 @@ export interface CoreExports {
   currency_of(slot: number): number;
   apply(kind: number, user_slot: number, amount: number, currency_ok: number, records_bytes: number): number;
   tx_lookup(): number;
+  recover_tx(): number;
+  user_prepare(name_len: number, balance_units: number, currency_id: number): number;
+  user_publish(record: number, name_len: number): number;
+  user_create_at(record: number, name_len: number, balance_units: number, currency_id: number): number;
+  set_epoch_after_cas(on: number): void;
   entry_prepare_wait(entry: number): number;
   home_position(): number;
   user_home_position(name_len: number): number;
@@ -51,6 +56,7 @@ export class ThreadCore {
   readonly i32: Int32Array;
   readonly u32: Uint32Array;
   readonly f64: Float64Array;
+  readonly i64: BigInt64Array;
   readonly bytes: Buffer;
   readonly thread_slot: number;
   /** Byte offset of this thread's scratch region, and the same in words. */
@@ -68,15 +74,27 @@ export class ThreadCore {
   closed = false;
   /** close() may hand the memory to the next start() (never shared, small or prefaulted). */
   pool_on_close = false;
-  /** Word index of this slot's busy word and of the header's run word. */
-  readonly busy_word: number;
+  /** Word index of the header's run word. */
   readonly run_word: number;
+  /** A durable wallet: calls append to the journal; durable() waits for tickets. */
+  readonly journal_on: boolean;
+  /** Its data directory (where createUsers journals users), '' for a memory wallet. */
+  readonly data_dir: string;
+  /** The largest ticket of any answer this thread got (durable() waits for it). */
+  max_ticket = 0;
+  readonly ticket_index: number;
+  durable_waiters: Array<{ ticket: number; resolve: () => void; reject: (error: Error) => void }> = [];
+  durable_waiting = false;
+  /** The durable side (flusher, data directory), in the thread that started the wallet. */
+  durable: unknown = undefined;
 
   constructor(readonly memory: WebAssembly.Memory, module: WebAssembly.Module) {
     const buffer = memory.buffer as unknown as SharedArrayBuffer;
     const header = read_header(buffer);
     this.layout = header.layout;
     this.default_currency_id = header.currency_id;
+    this.journal_on = header.journal_on;
+    this.data_dir = header.data_dir;
     this.wait_ms_max = header.wait_ms_max;
     this.initial_balance_units = header.initial_balance_units;
     this.u8 = new Uint8Array(buffer);
@@ -84,6 +102,7 @@ export class ThreadCore {
     this.i32 = new Int32Array(buffer);
     this.u32 = new Uint32Array(buffer);
     this.f64 = new Float64Array(buffer);
+    this.i64 = new BigInt64Array(buffer);
     this.bytes = Buffer.from(buffer);
     this.currencies = new CurrencyTable(this.u32, this.bytes, this.layout.currencies_offset);
 
@@ -107,12 +126,18 @@ export class ThreadCore {
     this.scratch = this.layout.scratch_offset + this.thread_slot * L.SCRATCH_SIZE_BYTES;
     this.scratch_u32 = this.scratch >>> 2;
     this.scratch_f64 = this.scratch / 8;
-    this.busy_word = (this.layout.threads_offset + this.thread_slot * L.THREAD_RECORD_BYTES + L.T_BUSY) >>> 2;
+    this.ticket_index = (this.scratch + L.S_OUT_TICKET) / 8;
     this.run_word = (L.HEADER_OFFSET + L.H_RUN) >>> 2;
     this.records = new RecordWriter(this.u16, this.u32, this.scratch);
   }
 
-  /** The run word: RUN_OPEN, RUN_PAUSED (audit) or RUN_CLOSED. */
+  /** After a call into the core: keep its ticket (durable wallets). */
+  keep_ticket(): void {
+    const ticket = this.f64[this.ticket_index];
+    if (ticket > this.max_ticket) this.max_ticket = ticket;
+  }
+
+  /** The run word: RUN_OPEN, RUN_PAUSED (audit), RUN_CLOSED or RUN_FAILED. */
   run_state(): number {
     return Atomics.load(this.u32, this.run_word);
   }
@@ -139,6 +164,16 @@ export class ThreadCore {
 }
 
 const ADOPTION_LOOKS_MAX = 1000;
+
+/** Is thread slot `slot` inside a call (its announce word is set)? */
+export function slot_busy(core: ThreadCore, slot: number): boolean {
+  return Atomics.load(core.i64, (core.layout.threads_offset + slot * L.THREAD_RECORD_BYTES + L.T_ANNOUNCE) / 8) !== 0n;
+}
+
+/** Clear the announce word of a slot whose thread died inside a call. */
+export function clear_slot_busy(core: ThreadCore, slot: number): void {
+  Atomics.store(core.i64, (core.layout.threads_offset + slot * L.THREAD_RECORD_BYTES + L.T_ANNOUNCE) / 8, 0n);
+}
 
 export function owner_word(layout: Layout, slot: number): number {
   return (layout.threads_offset + slot * L.THREAD_RECORD_BYTES + L.T_OWNER) >>> 2;

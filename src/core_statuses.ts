@@ -22,5 +22,7 @@ export const STATUS_OF_CORE: readonly Status[] = (() => {
   table[L.ST_OVERFLOW] = RS_ERROR_UNKNOWN;
   table[L.ST_SETTLED] = RS_ERROR_UNKNOWN;
   table[L.ST_PAUSED] = RS_ERROR_UNKNOWN; // only once the wait bound is spent
+  table[L.ST_RING_FULL] = RS_ERROR_UNKNOWN; // only once the wait bound is spent
+  table[L.ST_FAILED] = RS_ERROR_UNKNOWN; //    the journal failed: fail-stop
   return table;
 })();

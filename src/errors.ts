@@ -15,7 +15,11 @@ export type ErrorCode =
   | 'EXWALLET_THREAD_SLOTS_FULL'
   | 'EXWALLET_BUSY'
   | 'EXWALLET_BAD_THREAD_ID'
-  | 'EXWALLET_BAD_BUILD';
+  | 'EXWALLET_BAD_BUILD'
+  | 'EXWALLET_LOCKED'
+  | 'EXWALLET_JOURNAL_FAILED'
+  | 'EXWALLET_JOURNAL_CORRUPT'
+  | 'EXWALLET_NOT_OWNER';
 
 export interface ExwalletError extends Error {
   readonly code: ErrorCode;

@@ -12,9 +12,8 @@ import * as statistics from './stats.js';
 import * as lookups from './lookup.js';
 import type {
   Wallet, WalletOptions, WalletHandle, WalletResponse, BetRequest, WinRequest, RollbackRequest, BalanceRequest,
-  UserEntry, WalletStats, TransactionRecord, Hub88TransactionFields,
+  UserEntry, WalletStats, TransactionRecord, Hub88TransactionFields, AuditOptions, AuditReport,
 } from './types.js';
-import type { AuditOptions, AuditReport } from './audit.js';
 
 /** Reserve the shared memory for `options` and load the core; the wallet is bound to the calling thread. */
 export const start = wallet.start as unknown as (options?: WalletOptions) => Wallet;
@@ -36,6 +35,8 @@ export const attach = wallet.attach as unknown as (handle: WalletHandle) => Wall
 export const detach = wallet.detach as unknown as (wallet: Wallet) => void;
 /** Close the wallet for every thread; afterwards every call on it throws (EXWALLET_CLOSED). */
 export const close = wallet.close as unknown as (wallet: Wallet) => Promise<void>;
+/** Resolves once everything every answer this thread received depended on is on stable storage (durable wallets). */
+export const durable = wallet.durable as unknown as (wallet: Wallet) => Promise<void>;
 /** Counts and fill levels, cheap, from any thread, while calls are in flight. */
 export const stats = statistics.stats as unknown as (wallet: Wallet) => WalletStats;
 /** The recorded transaction of a transaction_uuid, or undefined. */

@@ -14,6 +14,8 @@ export interface LayoutSizes {
   users_max: number;
   tx_max: number;
   threads_max: number;
+  /** Records per journal ring; 0 for a memory-only wallet (no rings). */
+  ring_records?: number;
 }
 
 export interface Layout extends LayoutSizes {
@@ -23,6 +25,9 @@ export interface Layout extends LayoutSizes {
   tx_entries_max: number;
   release_slack: number;
   tx_index_capacity: number;
+  ring_records: number;
+  ring_bytes: number;
+  rings_offset: number;
   currencies_offset: number;
   user_index_offset: number;
   user_names_offset: number;
@@ -43,6 +48,8 @@ function align_up(offset_bytes: number): number {
  *  pages worth of bytes: the caller refuses that. */
 export function compute_layout(sizes: LayoutSizes): Layout {
   const { users_max, tx_max, threads_max } = sizes;
+  const ring_records = sizes.ring_records ?? 0;
+  const ring_bytes = ring_records === 0 ? 0 : L.RING_RECORDS_AT + ring_records * L.JOURNAL_RECORD_BYTES;
   const user_records_max = users_max + threads_max;
   // The slack: entries handed to threads in chunks and not used yet (a chunk
   // is at most 1/64 of what is left, and at most ENTRY_CHUNK_MAX), plus the
@@ -62,6 +69,7 @@ export function compute_layout(sizes: LayoutSizes): Layout {
   };
   const layout: Layout = {
     users_max, tx_max, threads_max, user_records_max, user_index_capacity, tx_entries_max, release_slack, tx_index_capacity,
+    ring_records, ring_bytes,
     currencies_offset: take(L.CURRENCIES_MAX * L.CURRENCY_RECORD_BYTES),
     user_index_offset: take(user_index_capacity * L.INDEX_WORD_BYTES),
     user_names_offset: take(user_records_max * L.USER_NAME_RECORD_BYTES),
@@ -71,6 +79,7 @@ export function compute_layout(sizes: LayoutSizes): Layout {
     tx_entries_offset: take(tx_entries_max * L.ENTRY_SIZE_BYTES),
     threads_offset: take(threads_max * L.THREAD_RECORD_BYTES),
     scratch_offset: take(threads_max * L.SCRATCH_SIZE_BYTES),
+    rings_offset: take(threads_max * ring_bytes),
     memory_bytes: 0,
   };
   layout.memory_bytes = Math.ceil(align_up(offset) / WASM_PAGE_BYTES) * WASM_PAGE_BYTES;
@@ -82,6 +91,10 @@ export interface HeaderInit {
   fingerprint_seed: bigint;
   hash_key: readonly [bigint, bigint];
   wait_ms_max: number;
+  /** The first open epoch: 1 for a new wallet, the last recovered + 1 otherwise. */
+  first_epoch: number;
+  /** A durable wallet's data directory (real path), else ''. */
+  data_dir: string;
   currency_utf8: Uint8Array;
 }
 
@@ -113,6 +126,15 @@ export function write_header(buffer: SharedArrayBuffer, layout: Layout, init: He
   u32(L.H_CURRENCY_ID, 0);
   u32(L.H_CURRENCIES_OFFSET, layout.currencies_offset);
   u32(L.H_USER_META_OFFSET, layout.user_meta_offset);
+  u32(L.H_RINGS_OFFSET, layout.rings_offset);
+  u32(L.H_RING_RECORDS, layout.ring_records);
+  u32(L.H_JOURNAL_ON, layout.ring_records > 0 ? 1 : 0);
+  view.setBigUint64(L.H_EPOCH, BigInt(init.first_epoch), true);
+  view.setBigUint64(L.H_DURABLE, BigInt(init.first_epoch - 1), true);
+  const dir_utf8 = Buffer.from(init.data_dir, 'utf8');
+  if (dir_utf8.length > L.DATA_DIR_MAX_BYTES) throw new RangeError(`exwallet: dataDir path is longer than ${L.DATA_DIR_MAX_BYTES} bytes`);
+  u32(L.H_DATA_DIR_LENGTH, dir_utf8.length);
+  new Uint8Array(buffer, L.HEADER_OFFSET + L.H_DATA_DIR, dir_utf8.length).set(dir_utf8);
   u32(L.H_USER_INDEX_OFFSET, layout.user_index_offset);
   u32(L.H_USER_NAMES_OFFSET, layout.user_names_offset);
   u32(L.H_USER_BALANCES_OFFSET, layout.user_balances_offset);
@@ -129,6 +151,8 @@ export interface HeaderView {
   wait_ms_max: number;
   /** The wallet's default currency record. */
   currency_id: number;
+  journal_on: boolean;
+  data_dir: string;
   seed_hex: string;
 }
 
@@ -140,11 +164,14 @@ export function read_header(buffer: SharedArrayBuffer): HeaderView {
   if (u32(L.H_VERSION) !== L.LAYOUT_VERSION) {
     throw new TypeError(`exwallet: wallet memory has layout version ${u32(L.H_VERSION)}, this build reads ${L.LAYOUT_VERSION}`);
   }
-  const layout = compute_layout({ users_max: u32(L.H_USERS_MAX), tx_max: u32(L.H_TX_MAX), threads_max: u32(L.H_THREADS_MAX) });
+  const layout = compute_layout({
+    users_max: u32(L.H_USERS_MAX), tx_max: u32(L.H_TX_MAX), threads_max: u32(L.H_THREADS_MAX), ring_records: u32(L.H_RING_RECORDS),
+  });
   // Pair assertion: the offsets recomputed here equal the ones written.
   const written = [
     [L.H_TX_ENTRIES_MAX, layout.tx_entries_max], [L.H_RELEASE_SLACK, layout.release_slack],
     [L.H_CURRENCIES_OFFSET, layout.currencies_offset], [L.H_USER_META_OFFSET, layout.user_meta_offset],
+    [L.H_RINGS_OFFSET, layout.rings_offset],
     [L.H_USER_INDEX_OFFSET, layout.user_index_offset], [L.H_USER_NAMES_OFFSET, layout.user_names_offset],
     [L.H_USER_BALANCES_OFFSET, layout.user_balances_offset], [L.H_TX_INDEX_OFFSET, layout.tx_index_offset],
     [L.H_TX_ENTRIES_OFFSET, layout.tx_entries_offset], [L.H_THREADS_OFFSET, layout.threads_offset],
@@ -158,6 +185,8 @@ export function read_header(buffer: SharedArrayBuffer): HeaderView {
     initial_balance_units: Number(view.getBigInt64(L.H_INITIAL_BALANCE, true)),
     wait_ms_max: u32(L.H_WAIT_MS_MAX),
     currency_id: u32(L.H_CURRENCY_ID),
+    journal_on: u32(L.H_JOURNAL_ON) !== 0,
+    data_dir: Buffer.from(buffer, L.HEADER_OFFSET + L.H_DATA_DIR, u32(L.H_DATA_DIR_LENGTH)).toString('utf8'),
     seed_hex: view.getBigUint64(L.H_FINGERPRINT_SEED, true).toString(16),
   };
 }

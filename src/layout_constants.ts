@@ -87,7 +87,7 @@
 // slack rather than the budget; entries handed to threads in chunks but not
 // used yet come out of the slack too (at most threads x chunk).
 
-export const LAYOUT_VERSION = 2;
+export const LAYOUT_VERSION = 3;
 export const LAYOUT_MAGIC = 0x4c575845; // "EXWL" little-endian
 /** Version of the fingerprint encoding (src/fingerprint_encoder.ts and
  *  assembly/fingerprint.ts): a stored fingerprint is only comparable with
@@ -126,6 +126,12 @@ export const H_THREADS_OFFSET = 148;
 export const H_SCRATCH_OFFSET = 152;
 export const H_MEMORY_PAGES = 156; //        u32  memory size in 64 KiB pages
 export const H_USER_META_OFFSET = 160;
+export const H_RINGS_OFFSET = 164; //        u32  journal rings (durable wallets; else no bytes)
+export const H_JOURNAL_ON = 168; //          u32  1: a durable wallet (calls append journal records)
+export const H_RING_RECORDS = 172; //        u32  records per journal ring
+export const H_DATA_DIR_LENGTH = 176; //     u32  UTF-8 bytes of the data directory's path (durable wallets)
+export const H_DATA_DIR = 2048; //           [DATA_DIR_MAX_BYTES] that path: any thread's createUsers journals users there
+export const DATA_DIR_MAX_BYTES = 2048;
 // Words written by more than one thread each get a cache line of their own;
 // none of them is touched on the bet/win/rollback hot path except once per
 // chunk (entries, budget) and the run word (one load per call).
@@ -138,11 +144,18 @@ export const H_TX_BUDGET_NEXT = 512; //      u32  budget units handed to thread 
 export const H_RELEASED_BOUND = 576; //      u32  RELEASED entries holding no unit (<= H_RELEASE_SLACK)
 export const H_CURRENCIES_RESERVED = 640; // u32  currency records taken
 export const H_RUN = 704; //                 u32  RUN_* below; read by every call, written rarely
+export const H_EPOCH = 768; //               u64  the open epoch E (durable wallets; 1 otherwise)
+export const H_DURABLE = 832; //             u64  every epoch <= this is on stable storage
+export const H_CREATE_LOCK = 896; //         u32  createUsers of a durable wallet: holder's threadId + 1
+export const H_FLUSH_WANT = 960; //          u32  bumped (and notified) by durable() waiters: wakes the flusher
+export const H_JOURNAL_FAILED = 1024; //     u32  the journal failed: durable() rejects
+export const H_FLUSH_CLOSE = 1088; //        u32  close(): the flusher writes what is pending and exits
 
 // The run word: every call loads it once, after announcing itself busy.
 export const RUN_OPEN = 0;
 export const RUN_PAUSED = 1; // audit() holds the wallet: calls wait (bounded), then retry
 export const RUN_CLOSED = 2; // close(): every call throws
+export const RUN_FAILED = 3; // the journal failed: transactions answer RS_ERROR_UNKNOWN (fail-stop)
 
 export const CURRENCY_MAX_BYTES = 64; //        the wallet's `currency` option
 export const USER_CURRENCY_MAX_BYTES = 16; //   a user's own currency (spec: 1-16)
@@ -210,10 +223,10 @@ export const OWNER_SHIFT = 16;
 //                          them, so a detach or a new holder loses none
 //   12   4   user_spare    a user record lost in a creation race, + 1 (0: none)
 //   16   4   budget_units  budget units reserved for this slot (like entries)
-//   20   4   busy          1 while a call of this slot changes shared state
-//                          (audit waits for 0); the durable journal will
-//                          announce its epoch here
-//   24   8   (reserved)
+//   20   4   (reserved)
+//   24   8   announce      the epoch this slot's call entered in, 0 when idle:
+//                          "busy" for audit and close, and what keeps the
+//                          flusher from closing that epoch (see journal.ts)
 //   32   8   bets          transactions this slot committed, by kind:
 //   40   8   wins          stats() sums them over the slots (no shared
 //   48   8   rollbacks     counter is written on the hot path)
@@ -225,7 +238,7 @@ export const T_ENTRY_NEXT = 4;
 export const T_ENTRY_END = 8;
 export const T_USER_SPARE = 12;
 export const T_BUDGET_UNITS = 16;
-export const T_BUSY = 20;
+export const T_ANNOUNCE = 24;
 export const T_BETS = 32;
 export const T_WINS = 40;
 export const T_ROLLBACKS = 48;
@@ -245,6 +258,7 @@ export const ADOPTING_OWNER = 0xffffffff;
 //    64   16   out: request_uuid of the replayed entry
 //    80    8   out: amount (f64) of a looked-up entry
 //    88    4   out: state word of a looked-up entry
+//    96    8   out: ticket (f64): the epoch this call's answer depends on
 //   128  256   a user name, UTF-8 (user lookup and creation)
 //   384   36   out: that request_uuid as canonical text (ASCII)
 //   420   36   out: a looked-up win/rollback's bet uuid as canonical text
@@ -259,6 +273,7 @@ export const S_OUT_USER_SLOT = 60;
 export const S_OUT_REQUEST_UUID = 64;
 export const S_OUT_AMOUNT = 80;
 export const S_OUT_STATE = 88;
+export const S_OUT_TICKET = 96;
 export const S_NAME = 128;
 export const S_OUT_REQUEST_TEXT = 384;
 export const S_OUT_REF_TEXT = 420;
@@ -282,6 +297,8 @@ export const ST_OVERFLOW = 9; //       answered as RS_ERROR_UNKNOWN
 export const ST_SETTLED = 10; //       bet already won / rolled back: RS_ERROR_UNKNOWN
 export const ST_PAUSED = 11; //        audit holds the wallet: wait on H_RUN, retry
 export const ST_CLOSED = 12; //        the wallet was closed
+export const ST_RING_FULL = 13; //     this slot's journal ring is full: wait for the flusher, retry
+export const ST_FAILED = 14; //        the journal failed: RS_ERROR_UNKNOWN
 
 // Return codes of the user table (user_find / user_create), >= 0 is a slot.
 export const USER_NOT_FOUND = -1;
@@ -303,12 +320,52 @@ export const RESTART_MAX = 1024; //       apply restarts after losing a race
 export const WAIT_MARK_TRIES_MAX = 64; // setting WAITERS_BIT on a twin's claim
 export const MAX_SAFE_UNITS = 9007199254740991; // Number.MAX_SAFE_INTEGER
 
+// The journal (durable wallets). One ring per thread slot, in shared memory:
+//
+//   off   size  field
+//     0     4   head      records appended (a count; only the slot's holder writes it)
+//    64     4   tail      records taken by the flusher (only the flusher writes it)
+//   128   96 x RING_RECORDS  the records, record i at (i mod RING_RECORDS)
+//
+// One journal record (JOURNAL_RECORD_BYTES = 96), little-endian, the same in
+// the ring and in the journal files on disk:
+//
+//   off size field
+//    0   1   kind           BET | WIN | ROLLBACK (the KIND_* codes)
+//    1   1   flags          (0)
+//    2   2   (reserved)
+//    4   4   user_slot      the user (users.log gives slots their names)
+//    8   8   epoch          the epoch read just before the balance compare-exchange
+//   16  16   uuid           transaction_uuid
+//   32  16   request_uuid   replayed to duplicates
+//   48  16   reference      win/rollback: the bet's transaction_uuid (0 for a bet)
+//   64   8   fingerprint
+//   72   8   amount_units   bet/win: the amount; rollback: the refund
+//   80   8   balance_after
+//   88   8   (reserved)
+export const RING_HEAD = 0;
+export const RING_TAIL = 64;
+export const RING_RECORDS_AT = 128;
+export const RING_RECORDS_DEFAULT = 1024;
+export const JOURNAL_RECORD_BYTES = 96;
+export const R_KIND = 0;
+export const R_USER_SLOT = 4;
+export const R_EPOCH = 8;
+export const R_UUID = 16;
+export const R_REQUEST_UUID = 32;
+export const R_REFERENCE = 48;
+export const R_FINGERPRINT = 64;
+export const R_AMOUNT = 72;
+export const R_BALANCE_AFTER = 80;
+export const EPOCH_ANNOUNCE_TRIES_MAX = 1024;
+
 /** What both compilers must agree on; the core exports the value it was
  *  compiled with and every thread compares it with its own (a stale build
  *  fails loudly instead of misreading the memory). */
 export const LAYOUT_FINGERPRINT =
   LAYOUT_VERSION * 1000003 + FINGERPRINT_VERSION * 7919 + ENTRY_SIZE_BYTES * 1009 + THREAD_RECORD_BYTES * 131 +
-  SCRATCH_SIZE_BYTES / 64 + HEADER_OFFSET / 64 + H_RUN + CURRENCY_RECORD_BYTES + USER_META_BYTES * 17;
+  SCRATCH_SIZE_BYTES / 64 + HEADER_OFFSET / 64 + H_RUN + CURRENCY_RECORD_BYTES + USER_META_BYTES * 17 +
+  JOURNAL_RECORD_BYTES * 3 + H_EPOCH + T_ANNOUNCE;
 
 // Fault-injection points of `apply` (tests only; see state.ts).
 export const CRASH_AFTER_CLAIM = 1; //          claim published, nothing moved
@@ -316,3 +373,4 @@ export const CRASH_AFTER_SETTLE_BEGIN = 2; //   bet marked SETTLING, no money mo
 export const CRASH_AFTER_BALANCE = 3; //        money moved, entry still CLAIMED
 export const CRASH_AFTER_COMMIT = 4; //         entry committed, bet still SETTLING
 export const CRASH_AFTER_RECLAIM = 5; //        a RELEASED entry claimed again, fields stale
+export const CRASH_BEFORE_JOURNAL = 6; //       money moved, no journal record yet, entry CLAIMED

@@ -6,6 +6,8 @@
 import { L } from './layout.js';
 import { Wallet, next_call } from './wallet.js';
 import type { WalletStats } from './types.js';
+import type { ThreadCore } from './core.js';
+import { durable_epoch, journal_failed } from './durability.js';
 
 export function stats(wallet: Wallet): WalletStats {
   const core = Wallet.core_of(wallet);
@@ -48,5 +50,24 @@ export function stats(wallet: Wallet): WalletStats {
     releasedAfterClaim: released,
     threadSlots: layout.threads_max,
     threadSlotsInUse: slots_in_use,
+    ...journal_stats(core),
+  };
+}
+
+/** Durable wallets: where the journal stands (contract §11). */
+function journal_stats(core: ThreadCore): Pick<WalletStats, 'durable' | 'openEpoch' | 'durableEpoch' | 'journalPendingRecords' | 'journalFailed'> {
+  if (!core.journal_on) return { durable: false, openEpoch: 0, durableEpoch: 0, journalPendingRecords: 0, journalFailed: false };
+  const { layout, u32 } = core;
+  let pending = 0;
+  for (let slot = 0; slot < layout.threads_max; slot++) {
+    const ring = layout.rings_offset + slot * layout.ring_bytes;
+    pending += (Atomics.load(u32, (ring + L.RING_HEAD) >>> 2) - Atomics.load(u32, (ring + L.RING_TAIL) >>> 2)) >>> 0;
+  }
+  return {
+    durable: true,
+    openEpoch: Number(Atomics.load(core.i64, (L.HEADER_OFFSET + L.H_EPOCH) / 8)),
+    durableEpoch: durable_epoch(core),
+    journalPendingRecords: pending,
+    journalFailed: journal_failed(core),
   };
 }

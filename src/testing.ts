@@ -5,6 +5,9 @@ import { Wallet as WalletImpl } from './wallet.js';
 import { L, type Layout } from './layout.js';
 import type { Wallet as PublicWallet } from './types.js';
 import { parse_uuid } from './uuid.js';
+import { start, JOURNAL_FAULTS } from './wallet.js';
+import type { WalletOptions } from './types.js';
+import type { JournalFaults } from './flusher.js';
 
 type Wallet = PublicWallet | WalletImpl;
 const core_of = (wallet: Wallet) => WalletImpl.core_of(wallet);
@@ -88,4 +91,17 @@ export function set_hash_key(wallet: Wallet, key: readonly [bigint, bigint]): vo
   view.setBigUint64(L.H_HASH_KEY, key[0], true);
   view.setBigUint64(L.H_HASH_KEY + 8, key[1], true);
   core.exports.init(core.thread_slot); // re-reads the header into the instance's globals
+}
+
+/** The journal ordering canary: this thread's transactions read their epoch
+ *  AFTER the balance compare-exchange (and pause there). The prefix checker
+ *  of the durability tests must catch what that does. Per thread: call it in
+ *  every worker too. */
+export function set_epoch_after_cas(wallet: Wallet, on: boolean): void {
+  core_of(wallet).exports.set_epoch_after_cas(on ? 1 : 0);
+}
+
+/** start() for a durable wallet whose journal writes fail or stall as told. */
+export function start_with_journal_faults(options: WalletOptions, faults: JournalFaults): PublicWallet {
+  return start({ ...options, [JOURNAL_FAULTS]: faults } as WalletOptions) as unknown as PublicWallet;
 }

@@ -134,6 +134,14 @@ export interface WalletStats {
   releasedAfterClaim: number;
   threadSlots: number;
   threadSlotsInUse: number;
+  /** A durable wallet (dataDir)? Then: the open epoch, the last one on stable
+   *  storage, the journal records written by calls and not yet taken by the
+   *  flusher (the lag), and whether the journal failed (fail-stop). */
+  durable: boolean;
+  openEpoch: number;
+  durableEpoch: number;
+  journalPendingRecords: number;
+  journalFailed: boolean;
 }
 
 /** lookup(wallet, transaction_uuid): one recorded transaction. */
@@ -151,4 +159,36 @@ export interface TransactionRecord {
   settlement?: 'open' | 'won' | 'rolled_back';
   /** Wins and rollbacks only: the bet it settled. */
   referenceTransactionUuid?: string;
+}
+
+export interface AuditOptions {
+  /** Node threadIds of threads known to have died (read `worker.threadId`
+   *  while the worker runs: it reads -1 after 'exit'), or those Worker
+   *  objects while they are alive: their registry slots are freed. */
+  deadThreadIds?: readonly (number | { readonly threadId: number })[];
+}
+
+export interface AuditReport {
+  /** Every balance equals the ledger's, none negative, every settlement agrees. */
+  ok: boolean;
+  users: number;
+  committed: number;
+  released: number;
+  /** Dead claims decided applied / not applied by this audit. */
+  inFlightCommitted: number;
+  inFlightReleased: number;
+  balanceMismatches: number;
+  negativeBalances: number;
+  settlementErrors: number;
+  /** Dead claims on one user that more than one choice would explain. */
+  ambiguousDecisions: number;
+  /** Thread slots freed (deadThreadIds); user tickets and records of dead creations returned. */
+  threadSlotsFreed: number;
+  userTicketsReturned: number;
+  userRecordsRecovered: number;
+  /** Node threadIds of slots still inside a call after twinWaitMs: presumed
+   *  dead (name them in deadThreadIds to free their slots). */
+  presumedDeadThreadIds: number[];
+  /** Up to 10 human-readable findings, for the log. */
+  findings: string[];
 }

@@ -6,6 +6,8 @@ import { Wallet, next_call } from './wallet.js';
 import { is_well_formed } from './text.js';
 import { plain_error, range_error, type_error } from './errors.js';
 import type { UserEntry } from './types.js';
+import { journal_users } from './durability.js';
+import { threadId } from 'node:worker_threads';
 
 /** Write `name` as UTF-8 into scratch; its byte length, or -1 if it cannot be
  *  a user name (longer than 255 bytes, or not well-formed UTF-16). */
@@ -109,7 +111,55 @@ export function createUsers(wallet: Wallet, users: readonly (string | UserEntry)
     }
     currency_ids.set(currency, id);
   }
-  create_all(core, [...by_name.values()], currency_ids);
+  if (core.journal_on) create_all_durable(core, [...by_name.values()], currency_ids);
+  else create_all(core, [...by_name.values()], currency_ids);
+}
+
+/** A durable wallet's creations, one thread at a time (the create lock in
+ *  the header): the users are written, journaled to users.log and fsync'd,
+ *  and only then published, so that no thread ever sees a user the journal
+ *  lacks. createUsers is rare: the lock costs nothing that matters, and it
+ *  removes the races that would give one name two journaled slots. */
+function create_all_durable(core: ThreadCore, users: NewUser[], currency_ids: ReadonlyMap<string, number>): void {
+  const lock_word = (L.HEADER_OFFSET + L.H_CREATE_LOCK) >>> 2;
+  const mark = threadId + 1;
+  const deadline_ms = performance.now() + core.wait_ms_max;
+  while (Atomics.compareExchange(core.u32, lock_word, 0, mark) !== 0) {
+    if (performance.now() >= deadline_ms) {
+      throw plain_error('EXWALLET_BUSY', `createUsers waited ${core.wait_ms_max} ms for another thread's createUsers; call it again`);
+    }
+    Atomics.wait(core.i32, lock_word, Atomics.load(core.i32, lock_word), IN_FLIGHT_PAUSE_MS * 20);
+  }
+  try {
+    const fresh = users.filter((user) => user_slot_of(core, user.name) < 0);
+    if (fresh.length === 0) return;
+    const room = core.layout.users_max - core.exports.user_tickets();
+    if (fresh.length > room) {
+      throw range_error('EXWALLET_USER_TABLE_FULL', `user table full: ${fresh.length} new users requested, room for ${room} of maxUsers ${core.layout.users_max}`);
+    }
+    const prepared: Array<{ user: NewUser; record: number; balance_units: number; currency: string }> = [];
+    for (const user of fresh) {
+      const currency_id = user.currency === undefined ? core.default_currency_id : currency_ids.get(user.currency) as number;
+      const balance_units = user.balance_units ?? core.initial_balance_units;
+      const record = core.exports.user_prepare(write_name(core, user.name), balance_units, currency_id);
+      if (record === L.USER_CLOSED) throw type_error('EXWALLET_CLOSED', 'this wallet was closed; start() a new one');
+      if (record === L.USER_PAUSED) throw plain_error('EXWALLET_BUSY', 'createUsers met an audit in progress; call it again');
+      if (record < 0) throw range_error('EXWALLET_USER_TABLE_FULL', `user table full (maxUsers ${core.layout.users_max})`);
+      prepared.push({ user, record, balance_units, currency: core.currencies.text_of(currency_id) });
+    }
+    try {
+      journal_users(core, prepared.map(({ user, record, balance_units, currency }) => ({ slot: record, balance_units, currency, name: user.name })));
+    } catch (error) {
+      throw plain_error('EXWALLET_JOURNAL_FAILED', `createUsers could not journal the users (${(error as Error).message}); none of them was created`);
+    }
+    for (const { user, record } of prepared) {
+      const slot = core.exports.user_publish(record, write_name(core, user.name));
+      core.user_slots.set(user.name, slot);
+    }
+  } finally {
+    Atomics.store(core.u32, lock_word, 0);
+    Atomics.notify(core.i32, lock_word);
+  }
 }
 
 /** Pause used while another thread's creation is in flight: a private word

@@ -10,8 +10,13 @@
 // concurrent caller sees are those of some sequential order (contract §8).
 
 import { webcrypto } from 'node:crypto';
-import { L, compute_layout, write_header, WASM_PAGE_BYTES, WASM_PAGES_MAX } from './layout.js';
-import { ThreadCore, core_for, new_core, remember_core, core_module, forget_core } from './core.js';
+import { L, compute_layout, write_header, WASM_PAGE_BYTES, WASM_PAGES_MAX, type Layout } from './layout.js';
+import {
+  open_data_dir, release_data_dir, merge_options, scan_data_dir, store_options, recover, start_flusher, stop_flusher,
+  wait_durable, type DurableState,
+} from './durability.js';
+import type { JournalFaults } from './flusher.js';
+import { ThreadCore, core_for, new_core, remember_core, core_module, forget_core, slot_busy } from './core.js';
 import { is_plain_object, KEY_GAME_CODE, KEY_ROUND, KEY_REFERENCE } from './fingerprint_encoder.js';
 import { parse_uuid } from './uuid.js';
 import { user_slot_of } from './users.js';
@@ -63,9 +68,14 @@ export class Wallet {
     Wallet.core_of(wallet);
     return wallet.#wallet_id;
   }
-  /** `using wallet = start(…)` closes it at the end of the block. */
+  /** `using wallet = start(…)` closes it at the end of the block (a durable
+   *  wallet's last flush then finishes in the background: prefer
+   *  `await using`, or `await close(wallet)`). */
   [Symbol.dispose](): void {
-    if (!this.#core.closed) close_now(this);
+    if (!this.#core.closed) void close_now(this);
+  }
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.#core.closed ? Promise.resolve() : close(this);
   }
 }
 
@@ -85,14 +95,19 @@ function positive_integer(name: string, value: unknown, fallback: number, max: n
   return value;
 }
 
-/** Allocate the shared memory for `options`, load the WASM core, and return
- *  the wallet, bound to the calling thread. Throws RangeError on invalid
- *  options or when the memory cannot be had. */
-export function start(options: WalletOptions = {}): Wallet {
-  if (typeof options !== 'object' || options === null) throw option_error('object: options must be an object');
-  if (options.dataDir !== undefined) {
-    throw option_error('dataDir: durable wallets (contract §9) are not in this version; start() without dataDir keeps the wallet in memory');
-  }
+interface Resolved {
+  users_max: number;
+  tx_max: number;
+  threads_max: number;
+  wait_ms_max: number;
+  initial_balance_units: number;
+  currency: string;
+  currency_utf8: Buffer;
+  prefault: boolean;
+}
+
+/** Check every option; undefined takes its default. */
+function resolve_options(options: Record<string, unknown>): Resolved {
   const users_max = positive_integer('maxUsers', options.maxUsers, DEFAULTS.maxUsers, 1 << 26);
   const tx_max = positive_integer('maxTransactions', options.maxTransactions, DEFAULTS.maxTransactions, 1 << 26);
   const threads_max = positive_integer('maxThreads', options.maxThreads, DEFAULTS.maxThreads, 4096);
@@ -110,8 +125,11 @@ export function start(options: WalletOptions = {}): Wallet {
   }
   const prefault = options.prefault === undefined ? DEFAULTS.prefault : options.prefault;
   if (typeof prefault !== 'boolean') throw option_error(`prefault must be a boolean, got ${String(prefault)}`);
+  return { users_max, tx_max, threads_max, wait_ms_max, initial_balance_units, currency: currency as string, currency_utf8, prefault };
+}
 
-  const layout = compute_layout({ users_max, tx_max, threads_max });
+/** The memory for `layout`: reused from a closed wallet when one fits. */
+function allocate(layout: Layout, prefault: boolean, poolable: boolean): WebAssembly.Memory {
   const pages = layout.memory_bytes / WASM_PAGE_BYTES;
   if (pages > WASM_PAGES_MAX) {
     throw range_error(
@@ -120,24 +138,77 @@ export function start(options: WalletOptions = {}): Wallet {
       'the limit is 4 GiB (lower maxUsers, maxTransactions or maxThreads)',
     );
   }
-  let memory = take_pooled_memory(pages);
-  if (!memory) {
-    try {
-      memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
-    } catch (error) {
-      throw range_error('EXWALLET_NO_MEMORY', `cannot allocate ${layout.memory_bytes} bytes of shared memory: ${(error as Error).message}`);
-    }
-    if (prefault) touch_every_page(memory.buffer as unknown as SharedArrayBuffer);
+  const pooled = poolable ? take_pooled_memory(pages) : undefined;
+  if (pooled) return pooled;
+  let memory: WebAssembly.Memory;
+  try {
+    memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+  } catch (error) {
+    throw range_error('EXWALLET_NO_MEMORY', `cannot allocate ${layout.memory_bytes} bytes of shared memory: ${(error as Error).message}`);
   }
+  if (prefault) touch_every_page(memory.buffer as unknown as SharedArrayBuffer);
+  return memory;
+}
+
+/** Allocate the shared memory for `options`, load the WASM core, and return
+ *  the wallet, bound to the calling thread. With `dataDir`, open (create or
+ *  recover) a durable wallet there. Throws RangeError on invalid options or
+ *  when the memory cannot be had. */
+export function start(options: WalletOptions = {}): Wallet {
+  if (typeof options !== 'object' || options === null) throw option_error('object: options must be an object');
+  if (options.dataDir !== undefined) return start_durable(options);
+  const resolved = resolve_options(options as Record<string, unknown>);
+  const layout = compute_layout(resolved);
+  const memory = allocate(layout, resolved.prefault, true);
   const random = webcrypto.getRandomValues(new BigUint64Array(3));
   write_header(memory.buffer as unknown as SharedArrayBuffer, layout, {
-    initial_balance_units, fingerprint_seed: random[0], hash_key: [random[1], random[2]], wait_ms_max, currency_utf8,
+    initial_balance_units: resolved.initial_balance_units, fingerprint_seed: random[0], hash_key: [random[1], random[2]],
+    wait_ms_max: resolved.wait_ms_max, currency_utf8: resolved.currency_utf8, first_epoch: 1, data_dir: '',
   });
   const wallet_id = random[0].toString(16);
   const core = new_core(memory, core_module());
-  core.pool_on_close = prefault || layout.memory_bytes <= POOLED_BYTES_MAX;
+  core.pool_on_close = resolved.prefault || layout.memory_bytes <= POOLED_BYTES_MAX;
   return new Wallet(core, wallet_id);
 }
+
+/** start({ dataDir }): lock the directory, check the options against the
+ *  stored ones, recover users and transactions from the journal, then start
+ *  the flusher. Everything recovered is durable by construction. */
+function start_durable(options: WalletOptions): Wallet {
+  if (typeof options.dataDir !== 'string' || options.dataDir === '') throw option_error('dataDir must be a non-empty path');
+  const faults = (options as { [JOURNAL_FAULTS]?: JournalFaults })[JOURNAL_FAULTS];
+  const dir = open_data_dir(options.dataDir);
+  try {
+    const resolved = resolve_options(merge_options(dir, options as Record<string, unknown>, {}));
+    const found = scan_data_dir(dir);
+    const layout = compute_layout({ ...resolved, ring_records: L.RING_RECORDS_DEFAULT });
+    const memory = allocate(layout, resolved.prefault, false);
+    const random = webcrypto.getRandomValues(new BigUint64Array(3));
+    const seed = dir.stored ? BigInt(`0x${dir.stored.fingerprint_seed}`) : random[0];
+    write_header(memory.buffer as unknown as SharedArrayBuffer, layout, {
+      initial_balance_units: resolved.initial_balance_units, fingerprint_seed: seed, hash_key: [random[1], random[2]],
+      wait_ms_max: resolved.wait_ms_max, currency_utf8: resolved.currency_utf8, first_epoch: found.scan.last_epoch + 1,
+      data_dir: dir.real_path,
+    });
+    const core = new_core(memory, core_module());
+    if (!dir.stored) {
+      store_options(dir, {
+        format: 'exwallet', layout_version: L.LAYOUT_VERSION, fingerprint_version: L.FINGERPRINT_VERSION,
+        maxUsers: resolved.users_max, maxTransactions: resolved.tx_max, maxThreads: resolved.threads_max,
+        initialBalance: resolved.initial_balance_units, currency: resolved.currency, fingerprint_seed: seed.toString(16),
+      });
+    }
+    recover(core, found);
+    core.durable = start_flusher(core, dir, found.journal_path, found.users_path, found.scan.valid_bytes, found.scan.last_crc, faults);
+    return new Wallet(core, `${seed.toString(16)}-${random[1].toString(16)}`);
+  } catch (error) {
+    release_data_dir(dir);
+    throw error;
+  }
+}
+
+/** The key of start()'s hidden testing option (exwallet/testing): journal faults. */
+export const JOURNAL_FAULTS = Symbol('exwallet.journal_faults');
 
 /** Memories up to this size are reused after close() (zeroing them costs
  *  about a millisecond per 10 MiB); larger ones only if prefaulted. */
@@ -196,23 +267,45 @@ export function detach(wallet: Wallet): void {
  *  so that can be late: close() what you start). */
 export function close(wallet: Wallet): Promise<void> {
   try {
-    close_now(wallet);
-    return Promise.resolve();
+    const durable = close_now(wallet);
+    return durable ?? Promise.resolve();
   } catch (error) {
     return Promise.reject(error);
   }
 }
 
-function close_now(wallet: Wallet): void {
+/** Close at once; for a durable wallet, the promise of its last flush and
+ *  the directory's release. */
+function close_now(wallet: Wallet): Promise<void> | undefined {
   next_call();
   const core = Wallet.core_of(wallet);
   const wallet_id = Wallet.id_of(wallet);
+  if (core.journal_on && core.durable === undefined) {
+    throw type_error('EXWALLET_NOT_OWNER', 'close() a durable wallet from the thread that started it (others detach())');
+  }
   Atomics.store(core.u32, core.run_word, L.RUN_CLOSED);
   Atomics.notify(core.i32, core.run_word); // calls waiting out an audit see it at once
   const idle = wait_for_idle_slots(core, core.wait_ms_max);
   core.closed = true;
   forget_core(wallet_id, core);
   if (core.pool_on_close && idle) pool_memory(core.memory);
+  const state = core.durable as DurableState | undefined;
+  if (!state) return undefined;
+  return stop_flusher(core, state).finally(() => release_data_dir(state.dir));
+}
+
+/** Resolves once everything every answer this thread received from the
+ *  wallet depended on is on stable storage (contract §9). A memory-only
+ *  wallet resolves at once. Rejects with EXWALLET_JOURNAL_FAILED if the
+ *  journal failed (then nothing more becomes durable: restart to recover). */
+export function durable(wallet: Wallet): Promise<void> {
+  let core: ThreadCore;
+  try {
+    core = Wallet.core_of(wallet);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  return wait_durable(core);
 }
 
 /** Wait until no other thread slot is busy (announced inside a call), for at
@@ -222,8 +315,7 @@ export function wait_for_idle_slots(core: ThreadCore, wait_ms_max: number, skip?
   const deadline_ms = performance.now() + wait_ms_max;
   for (let slot = 0; slot < core.layout.threads_max; slot++) {
     if (slot === core.thread_slot || skip?.has(slot)) continue;
-    const word = (core.layout.threads_offset + slot * L.THREAD_RECORD_BYTES + L.T_BUSY) >>> 2;
-    while (Atomics.load(core.u32, word) !== 0) {
+    while (slot_busy(core, slot)) {
       if (performance.now() >= deadline_ms) return false;
       Atomics.wait(pause_word, 0, 0, IDLE_POLL_MS);
     }
@@ -423,6 +515,7 @@ function transact(wallet: Wallet, kind: number, body: unknown): WalletResponse {
 
   // §4.5-4.8 in the core.
   const status = apply_waiting(core, kind, user_slot, amount_units, currency_ok, core.records.bytes());
+  if (core.journal_on) core.keep_ticket();
   return respond(core, status, user, request_uuid, user_currency as string);
 }
 
@@ -434,7 +527,7 @@ function apply_waiting(
   core: ThreadCore, kind: number, user_slot: number, amount_units: number, currency_ok: number, records_bytes: number,
 ): number {
   let status: number = core.exports.apply(kind, user_slot, amount_units, currency_ok, records_bytes);
-  if (status !== L.ST_TWIN_IN_FLIGHT && status !== L.ST_PAUSED) return status;
+  if (status !== L.ST_TWIN_IN_FLIGHT && status !== L.ST_PAUSED && status !== L.ST_RING_FULL) return status;
   let deadline_ms = 0;
   for (let round = 0; ; round++) {
     if (round >= SPIN_MAX || status === L.ST_PAUSED) {
@@ -444,6 +537,8 @@ function apply_waiting(
       if (remaining_ms <= 0) return L.ST_UNKNOWN;
       if (status === L.ST_PAUSED) {
         Atomics.wait(core.i32, core.run_word, L.RUN_PAUSED, remaining_ms);
+      } else if (status === L.ST_RING_FULL) {
+        wait_for_ring_room(core, remaining_ms);
       } else {
         const entry = core.u32[core.scratch_u32 + (L.S_OUT_ENTRY >>> 2)];
         const expected = core.exports.entry_prepare_wait(entry);
@@ -454,8 +549,18 @@ function apply_waiting(
       }
     }
     status = core.exports.apply(kind, user_slot, amount_units, currency_ok, records_bytes);
-    if (status !== L.ST_TWIN_IN_FLIGHT && status !== L.ST_PAUSED) return status;
+    if (status !== L.ST_TWIN_IN_FLIGHT && status !== L.ST_PAUSED && status !== L.ST_RING_FULL) return status;
   }
+}
+
+/** This slot's journal ring is full: sleep until the flusher takes from it
+ *  (it notifies the tail word), within the call's bound. */
+function wait_for_ring_room(core: ThreadCore, remaining_ms: number): void {
+  const ring = core.layout.rings_offset + core.thread_slot * core.layout.ring_bytes;
+  const tail_word = (ring + L.RING_TAIL) >>> 2;
+  Atomics.add(core.u32, (L.HEADER_OFFSET + L.H_FLUSH_WANT) >>> 2, 1);
+  Atomics.notify(core.i32, (L.HEADER_OFFSET + L.H_FLUSH_WANT) >>> 2);
+  Atomics.wait(core.i32, tail_word, Atomics.load(core.i32, tail_word), Math.min(remaining_ms, 5));
 }
 
 function respond(core: ThreadCore, status: number, user: string, request_uuid: string, currency: string): WalletResponse {
@@ -471,6 +576,8 @@ function respond(core: ThreadCore, status: number, user: string, request_uuid: s
       return reply_with_balance(user, RS_ERROR_NOT_ENOUGH_MONEY, request_uuid, currency, balance_units);
     case L.ST_CLOSED:
       throw closed_error();
+    case L.ST_FAILED:
+      return reply(user, RS_ERROR_UNKNOWN, request_uuid); // fail-stop: see durability.ts
     default:
       return reply(user, STATUS_OF_CORE[status] ?? RS_ERROR_UNKNOWN, request_uuid);
   }
@@ -514,5 +621,14 @@ export function balance(wallet: Wallet, body: BalanceRequest): WalletResponse {
   if (typeof user_value !== 'string' || typeof request_value !== 'string') return reply(user, RS_ERROR_WRONG_TYPES, request_uuid);
   const user_slot = user_slot_of(core, user);
   if (user_slot < 0) return reply(user, RS_ERROR_UNKNOWN, request_uuid);
-  return reply_with_balance(user, RS_OK, request_uuid, core.currency_of_slot(user_slot), core.exports.balance_of(user_slot));
+  const balance_units = core.exports.balance_of(user_slot);
+  if (core.journal_on) keep_open_epoch(core);
+  return reply_with_balance(user, RS_OK, request_uuid, core.currency_of_slot(user_slot), balance_units);
+}
+
+/** A read outside the core's calls (balance, lookup): its ticket is the
+ *  epoch open after the read. */
+export function keep_open_epoch(core: ThreadCore): void {
+  const epoch = Number(Atomics.load(core.i64, (L.HEADER_OFFSET + L.H_EPOCH) / 8));
+  if (epoch > core.max_ticket) core.max_ticket = epoch;
 }

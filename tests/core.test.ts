@@ -66,7 +66,7 @@ test('layout constants agree: derived sizes, disjoint header words, records that
   assert.ok(L.S_OUT_REF_TEXT + L.UUID_TEXT_BYTES <= L.S_RECORDS, 'scratch outputs end before the records');
   assert.ok(L.S_OUT_REQUEST_TEXT + L.UUID_TEXT_BYTES <= L.S_OUT_REF_TEXT);
   assert.ok(L.S_NAME + 1 + L.USER_NAME_MAX_BYTES <= L.S_OUT_REQUEST_TEXT);
-  for (const field of [L.T_OWNER, L.T_ENTRY_NEXT, L.T_ENTRY_END, L.T_USER_SPARE, L.T_BUDGET_UNITS, L.T_BUSY, L.T_RELEASED]) {
+  for (const field of [L.T_OWNER, L.T_ENTRY_NEXT, L.T_ENTRY_END, L.T_USER_SPARE, L.T_BUDGET_UNITS, L.T_ANNOUNCE, L.T_RELEASED]) {
     assert.ok(field % 4 === 0 && field + 4 <= L.THREAD_RECORD_BYTES, `thread record u32 at ${field}`);
   }
   for (const field of [L.T_BETS, L.T_WINS, L.T_ROLLBACKS]) assert.ok(field % 8 === 0 && field + 8 <= L.THREAD_RECORD_BYTES);

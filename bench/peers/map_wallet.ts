@@ -1,6 +1,6 @@
 // Peer (a): the wallet a competent Node developer writes in an afternoon —
 // plain JavaScript on two Maps, one thread, the same contract as exwallet
-// (/work/shared/spec/WALLET.md and the choices in the project docs):
+// (docs/contract.md):
 //
 //   users: Map<name, User>            transactions: Map<transaction_uuid, Tx>
 //

@@ -4,7 +4,8 @@
 // Aggregate calls/s = all replies / the slowest client's loop time.
 
 import { MessageChannel } from 'node:worker_threads';
-import { make_gate, run_gated_workers, start_service_worker, summarise_loops } from '../lib.js';
+import { make_sync } from '../../tools/sync.js';
+import { run_gated_workers, start_service_worker, summarise_loops } from '../lib.js';
 
 export interface OwnerThreadOptions {
   clients: number;
@@ -37,7 +38,7 @@ export async function run_owner_thread(options: OwnerThreadOptions): Promise<Own
     options.deadline_ms,
   );
   try {
-    const gate = make_gate();
+    const gate = new Int32Array(make_sync(0));
     const specs = [];
     for (let client = 0; client < options.clients; client++) {
       const { port1, port2 } = new MessageChannel();

@@ -8,8 +8,9 @@
 
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { MapWallet } from './map_wallet.js';
-import { Rng, bet_bodies, type BetBody } from '../bodies.js';
-import { wait_at_gate } from '../lib.js';
+import { Random } from '../../tools/random.js';
+import { bet_bodies, type BetBody } from '../bodies.js';
+import { wait_gate } from '../../tools/sync.js';
 
 interface Request {
   op: 'bet' | 'win' | 'rollback' | 'balance';
@@ -50,7 +51,7 @@ function run_owner(input: OwnerInput): void {
       }
     });
   });
-  parentPort!.postMessage({ type: 'ready' });
+  parentPort!.postMessage({ kind: 'ready' });
 }
 
 /** Send every body, `inflight` at a time; resolve with the RS_OK count. */
@@ -76,17 +77,17 @@ function send_all(port: MessagePort, bodies: BetBody[], inflight: number): Promi
 }
 
 async function run_client(input: ClientInput): Promise<void> {
-  const rng = new Rng(input.seed, input.stream);
+  const rng = new Random(input.seed, input.stream);
   const warmup = bet_bodies(rng, input.users, input.warmup_calls);
   const bodies = bet_bodies(rng, input.users, input.calls);
   const warm = await send_all(input.port, warmup, input.inflight);
-  parentPort!.postMessage({ type: 'ready' });
-  wait_at_gate(input.gate, input.gate_wait_ms_max);
+  parentPort!.postMessage({ kind: 'ready' });
+  wait_gate(input.gate, performance.now() + input.gate_wait_ms_max);
   const started_ms = performance.now();
   const { ok, first_failure } = await send_all(input.port, bodies, input.inflight);
   const elapsed_ms = performance.now() - started_ms;
   input.port.close();
-  parentPort!.postMessage({ type: 'result', calls: bodies.length, ok, warm_ok: warm.ok, first_failure, elapsed_ms });
+  parentPort!.postMessage({ kind: 'result', calls: bodies.length, ok, warm_ok: warm.ok, first_failure, elapsed_ms });
 }
 
 const input = workerData as OwnerInput | ClientInput;

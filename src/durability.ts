@@ -1,0 +1,361 @@
+// A durable wallet's data directory: open (lock, options, recovery), the
+// flusher thread, durable(), close. Formats: journal_format.ts.
+//
+// What a crash can lose: only answers nobody was given. durable() resolves
+// once every epoch up to the caller's ticket is fsync'd (the ticket of a call
+// is the epoch open when it left: everything it observed was made in that
+// epoch or before), so a service that answers after durable() never
+// acknowledges what a crash can take back. Recovery replays whole epochs: a
+// prefix of each user's history (assembly/journal.ts), so every recovered
+// balance is one the user really had.
+
+import { Worker } from 'node:worker_threads';
+import {
+  closeSync, existsSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync,
+  unlinkSync, writeFileSync, writeSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { L } from './layout.js';
+import type { ThreadCore } from './core.js';
+import { plain_error, range_error } from './errors.js';
+import {
+  FILES, scan_journal, decode_users, encode_users, JournalCorrupt, type UserRecord,
+} from './journal_format.js';
+import type { FlusherData, FlusherReply, JournalFaults } from './flusher.js';
+
+/** What wallet.json keeps: a reopened wallet must be this wallet. */
+export interface StoredOptions {
+  format: 'exwallet';
+  layout_version: number;
+  fingerprint_version: number;
+  maxUsers: number;
+  maxTransactions: number;
+  maxThreads: number;
+  initialBalance: number;
+  currency: string;
+  /** The fingerprint seed (hex): a duplicate after a restart must hash as before. */
+  fingerprint_seed: string;
+}
+
+/** Directories this process has open: a second start() on one is EXWALLET_LOCKED too. */
+const open_dirs = new Set<string>();
+
+export interface DataDir {
+  path: string;
+  real_path: string;
+  stored: StoredOptions | undefined;
+}
+
+function fsync_dir(path: string): void {
+  const fd = openSync(path, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function pid_alive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function locked_error(path: string, pid: number): Error {
+  return plain_error('EXWALLET_LOCKED', `the data directory ${path} is open in process ${pid}; one process opens a directory at a time`);
+}
+
+/** Take the directory: create it if needed, take LOCK (a stale lock of a
+ *  dead process is taken over), read wallet.json. */
+export function open_data_dir(path: string): DataDir {
+  mkdirSync(path, { recursive: true });
+  const real_path = realpathSync(path);
+  if (open_dirs.has(real_path)) throw locked_error(path, process.pid);
+  const lock_path = join(real_path, FILES.lock);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const fd = openSync(lock_path, 'wx');
+      writeSync(fd, `${process.pid}\n`);
+      fsyncSync(fd);
+      closeSync(fd);
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) {
+        if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw locked_error(path, Number(readFileSync(lock_path, 'utf8')));
+        throw error;
+      }
+      const holder = Number.parseInt(readFileSync(lock_path, 'utf8'), 10);
+      if (Number.isInteger(holder) && pid_alive(holder)) throw locked_error(path, holder);
+      unlinkSync(lock_path); // a crashed process's lock: take it over (one more try)
+    }
+  }
+  open_dirs.add(real_path);
+  const meta_path = join(real_path, FILES.meta);
+  const stored = existsSync(meta_path) ? JSON.parse(readFileSync(meta_path, 'utf8')) as StoredOptions : undefined;
+  return { path, real_path, stored };
+}
+
+export function release_data_dir(dir: DataDir): void {
+  try {
+    unlinkSync(join(dir.real_path, FILES.lock));
+  } finally {
+    open_dirs.delete(dir.real_path);
+  }
+}
+
+/** The options of a reopened wallet: what is stored, where start() said
+ *  nothing; a RangeError naming every option that conflicts. */
+export function merge_options(
+  dir: DataDir, given: Record<string, unknown>, defaults: Record<string, unknown>,
+): Record<string, unknown> {
+  const stored = dir.stored;
+  if (!stored) return { ...defaults, ...Object.fromEntries(Object.entries(given).filter(([, value]) => value !== undefined)) };
+  if (stored.format !== 'exwallet' || stored.layout_version !== L.LAYOUT_VERSION || stored.fingerprint_version !== L.FINGERPRINT_VERSION) {
+    throw range_error('EXWALLET_BAD_OPTION', `${dir.path} holds a wallet of another format (${JSON.stringify(stored).slice(0, 120)}); this build reads layout ${L.LAYOUT_VERSION}`);
+  }
+  const keys = ['maxUsers', 'maxTransactions', 'maxThreads', 'initialBalance', 'currency'] as const;
+  const conflicts = keys.filter((key) => given[key] !== undefined && given[key] !== stored[key]);
+  if (conflicts.length > 0) {
+    throw range_error(
+      'EXWALLET_BAD_OPTION',
+      `options conflict with the wallet stored in ${dir.path}: ` +
+      conflicts.map((key) => `${key} ${JSON.stringify(given[key])} (stored: ${JSON.stringify(stored[key])})`).join(', '),
+    );
+  }
+  const merged: Record<string, unknown> = { ...defaults, ...given };
+  for (const key of keys) merged[key] = stored[key];
+  return merged;
+}
+
+/** Write wallet.json for a new wallet (atomically: tmp, fsync, rename, fsync dir). */
+export function store_options(dir: DataDir, options: StoredOptions): void {
+  const tmp = join(dir.real_path, `${FILES.meta}.tmp`);
+  const fd = openSync(tmp, 'w');
+  writeSync(fd, JSON.stringify(options, null, 2) + '\n');
+  fsyncSync(fd);
+  closeSync(fd);
+  renameSync(tmp, join(dir.real_path, FILES.meta));
+  fsync_dir(dir.real_path);
+  dir.stored = options;
+}
+
+/** The journal's end, found before the header is written (the first open
+ *  epoch follows the last recovered one). Truncates a torn tail. */
+export function scan_data_dir(dir: DataDir) {
+  const journal_path = join(dir.real_path, FILES.journal);
+  if (!existsSync(journal_path)) {
+    writeFileSync(journal_path, '');
+    fsync_dir(dir.real_path);
+  }
+  const journal = readFileSync(journal_path);
+  const scan = scan_journal(journal, 0);
+  if (scan.valid_bytes < journal.length) truncate(journal_path, scan.valid_bytes);
+  const users_path = join(dir.real_path, FILES.users);
+  const users_file = existsSync(users_path) ? readFileSync(users_path) : Buffer.alloc(0);
+  const users = decode_users(users_file);
+  if (users.valid_bytes < users_file.length) truncate(users_path, users.valid_bytes);
+  return { journal, scan, users: users.users, journal_path, users_path };
+}
+
+function truncate(path: string, bytes: number): void {
+  const fd = openSync(path, 'r+');
+  try {
+    ftruncateSync(fd, bytes);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Replay what scan_data_dir found into a fresh wallet (this thread, before
+ *  anyone else can attach): users at their slots, then every record of the
+ *  journal as a committed transaction. */
+export function recover(core: ThreadCore, found: ReturnType<typeof scan_data_dir>): { users: number; transactions: number } {
+  for (const user of found.users) {
+    const currency_id = core.currencies.id_of(user.currency, Buffer.from(user.currency, 'utf8'));
+    const name_bytes = core.bytes.write(user.name, core.scratch + L.S_NAME, L.USER_NAME_MAX_BYTES, 'utf8');
+    const slot = core.exports.user_create_at(user.slot, name_bytes, user.balance_units, currency_id);
+    if (slot !== user.slot) throw new JournalCorrupt(`exwallet: users.log names user ${JSON.stringify(user.name)} at slot ${user.slot} twice, or past maxUsers`);
+  }
+  let transactions = 0;
+  const records_at = core.scratch + L.S_RECORDS;
+  for (const batch of found.scan.batches) {
+    for (let i = 0; i < batch.record_count; i++) {
+      const at = batch.records_offset + i * L.JOURNAL_RECORD_BYTES;
+      found.journal.copy(core.bytes, records_at, at, at + L.JOURNAL_RECORD_BYTES);
+      const status = core.exports.recover_tx();
+      if (status !== L.ST_OK) {
+        throw new JournalCorrupt(`exwallet: journal record ${i} of the batch of epoch ${batch.epoch} cannot be applied (core status ${status}): refusing to open`);
+      }
+      transactions++;
+    }
+  }
+  return { users: found.users.length, transactions };
+}
+
+/** Append one users.log frame and fsync it: the users it names may be
+ *  published only after this returns. */
+export function journal_users(core: ThreadCore, users: readonly UserRecord[]): void {
+  const frame = encode_users(users);
+  const fd = openSync(join(core.data_dir, FILES.users), 'a');
+  try {
+    writeSync(fd, frame);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The durable side of one wallet, in the thread that started it. */
+export interface DurableState {
+  dir: DataDir;
+  users_path: string;
+  flusher: Worker;
+  flusher_done: Promise<void>;
+  failure: string | undefined;
+}
+
+export function start_flusher(
+  core: ThreadCore, dir: DataDir, journal_path: string, users_path: string, offset: number, prev_crc: number,
+  faults: JournalFaults | undefined,
+): DurableState {
+  const data: FlusherData = { memory: core.memory, journal_path, offset, prev_crc, faults };
+  const flusher = new Worker(new URL('./flusher.js', import.meta.url), { workerData: { kind: 'exwallet.flusher', data } });
+  flusher.unref(); // a wallet does not keep a process alive; close() or durable() waits for it
+  const state: DurableState = { dir, users_path, flusher, flusher_done: Promise.resolve(), failure: undefined };
+  state.flusher_done = new Promise<void>((resolve) => {
+    flusher.on('message', (reply: FlusherReply) => {
+      if (reply.kind === 'failed') state.failure = reply.message;
+    });
+    flusher.once('error', (error) => {
+      state.failure = error.message;
+      fail_journal(core);
+      resolve();
+    });
+    flusher.once('exit', () => resolve());
+  });
+  return state;
+}
+
+function fail_journal(core: ThreadCore): void {
+  Atomics.store(core.u32, (L.HEADER_OFFSET + L.H_JOURNAL_FAILED) >>> 2, 1);
+  Atomics.compareExchange(core.u32, core.run_word, L.RUN_OPEN, L.RUN_FAILED);
+  Atomics.notify(durable_view(core), (L.HEADER_OFFSET + L.H_DURABLE) / 8);
+}
+
+// ---------------------------------------------------------------------------
+// durable(): wait for the tickets this thread collected.
+
+const durable_views = new WeakMap<ThreadCore, BigInt64Array>();
+
+function durable_view(core: ThreadCore): BigInt64Array {
+  let view = durable_views.get(core);
+  if (!view) {
+    view = new BigInt64Array(core.memory.buffer as unknown as SharedArrayBuffer);
+    durable_views.set(core, view);
+  }
+  return view;
+}
+
+export function durable_epoch(core: ThreadCore): number {
+  return Number(Atomics.load(durable_view(core), (L.HEADER_OFFSET + L.H_DURABLE) / 8));
+}
+
+export function journal_failed(core: ThreadCore): boolean {
+  return Atomics.load(core.u32, (L.HEADER_OFFSET + L.H_JOURNAL_FAILED) >>> 2) !== 0;
+}
+
+export function journal_failed_error(): Error {
+  return plain_error(
+    'EXWALLET_JOURNAL_FAILED',
+    'the journal could not be written (disk full or I/O error): this wallet is stopped (fail-stop); nothing acknowledged ' +
+    'is lost. Fix the storage, then restart: start({ dataDir }) recovers every durable transaction',
+  );
+}
+
+interface Waiter {
+  ticket: number;
+  resolve: () => void;
+  reject: (error: Error) => void;
+}
+
+const RESOLVED = Promise.resolve();
+
+/** Resolves once every answer this thread got from the wallet is on stable
+ *  storage (fsync'd); rejects with EXWALLET_JOURNAL_FAILED if the journal failed. */
+export function wait_durable(core: ThreadCore): Promise<void> {
+  if (!core.journal_on) return RESOLVED;
+  if (journal_failed(core)) return Promise.reject(journal_failed_error());
+  const ticket = core.max_ticket;
+  if (durable_epoch(core) >= ticket) return RESOLVED;
+  return new Promise<void>((resolve, reject) => {
+    core.durable_waiters.push({ ticket, resolve, reject });
+    wake_flusher(core);
+    if (!core.durable_waiting) watch(core);
+  });
+}
+
+/** Atomics.waitAsync (Node 20 has it; the ES2023 lib types do not). */
+const wait_async = (Atomics as unknown as {
+  waitAsync(view: BigInt64Array, index: number, value: bigint, timeout_ms: number): { async: boolean; value: Promise<string> | string };
+}).waitAsync;
+/** A waiter re-checks at least this often (and so sees a failed journal). */
+const WATCH_SLICE_MS = 100;
+const KEEPALIVE_MS = 60_000;
+
+/** One waitAsync per thread and wallet serves every pending durable(). */
+function watch(core: ThreadCore): void {
+  core.durable_waiting = true;
+  const view = durable_view(core);
+  const index = (L.HEADER_OFFSET + L.H_DURABLE) / 8;
+  // A pending Atomics.waitAsync does not keep Node's event loop alive: an
+  // awaited durable() must (the flusher thread itself is unref'd).
+  const keepalive = setInterval(() => {}, KEEPALIVE_MS);
+  const done = (): void => {
+    core.durable_waiting = false;
+    clearInterval(keepalive);
+  };
+  const step = (): void => {
+    const waiters = core.durable_waiters as Waiter[];
+    if (journal_failed(core)) {
+      core.durable_waiters = [];
+      done();
+      for (const waiter of waiters) waiter.reject(journal_failed_error());
+      return;
+    }
+    const durable_now = Atomics.load(view, index);
+    const epoch = Number(durable_now);
+    const still: Waiter[] = [];
+    for (const waiter of waiters) {
+      if (waiter.ticket <= epoch) waiter.resolve();
+      else still.push(waiter);
+    }
+    core.durable_waiters = still;
+    if (still.length === 0) {
+      done();
+      return;
+    }
+    const waited = wait_async(view, index, durable_now, WATCH_SLICE_MS);
+    if (waited.async) void (waited.value as Promise<string>).then(step);
+    else queueMicrotask(step);
+  };
+  step();
+}
+
+function wake_flusher(core: ThreadCore): void {
+  const word = (L.HEADER_OFFSET + L.H_FLUSH_WANT) >>> 2;
+  Atomics.add(core.u32, word, 1);
+  Atomics.notify(core.i32, word);
+}
+
+/** close(): ask the flusher to write everything pending and exit. */
+export async function stop_flusher(core: ThreadCore, state: DurableState): Promise<void> {
+  Atomics.store(core.u32, (L.HEADER_OFFSET + L.H_FLUSH_CLOSE) >>> 2, 1);
+  wake_flusher(core);
+  state.flusher.ref();
+  await state.flusher_done;
+}

@@ -1,0 +1,398 @@
+// Durability (docs/contract.md §9): a wallet with a dataDir recovers after a
+// restart, a SIGKILL or a power loss with nothing acknowledged lost, and its
+// recovered state is always one its users really had.
+//
+// Invariants checked: every answer acknowledged after durable() is
+// recovered with the same answer (a duplicate replays it); per user, the
+// recovered balance is base + Σ recovered deltas, never negative, and is the
+// balance_after of one of that user's transactions; a transaction not
+// recovered left no trace (its uuid is free again).
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync, truncateSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import {
+  start, createUsers, close, durable, audit, stats, lookup, share, RS_OK, RS_ERROR_UNKNOWN,
+  type Wallet, type WalletResponse,
+} from 'exwallet';
+import { bet, win, rollback, balance } from '../tools/untyped.js';
+import { set_epoch_after_cas, start_with_journal_faults } from 'exwallet/testing';
+import { scan_journal, decode_record, FILES } from 'exwallet/internal/journal_format';
+import { L } from 'exwallet/internal/layout';
+import { Random } from '../tools/random.js';
+import { Uuids, betBody, winBody, rollbackBody, okResponse } from './bodies.js';
+import { USERS, type Acked } from './durability/load_shared.js';
+
+const dirs: string[] = [];
+function fresh_dir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'exwallet-durable-'));
+  dirs.push(dir);
+  return dir;
+}
+test.after(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+function thrown(action: () => unknown): Error & { code?: string } {
+  try {
+    action();
+  } catch (error) {
+    return error as Error & { code?: string };
+  }
+  assert.unreachable('expected a throw');
+  throw new Error('unreachable');
+}
+
+const OPTIONS = { maxUsers: 64, maxTransactions: 100_000, maxThreads: 8, initialBalance: 1_000 } as const;
+
+test('C9.1 a durable wallet recovers users, currencies, balances, open bets and transactions after close and restart; duplicates replay exactly; a failed uuid is free', async () => {
+  const dir = fresh_dir();
+  const ids = new Uuids();
+  const first = start({ ...OPTIONS, dataDir: dir });
+  createUsers(first, ['alice', { user: 'bob', currency: 'EUR', balance: 500 }]);
+  const placed = betBody('alice', ids.tx(), 100, ids.req());
+  const open = betBody('bob', ids.tx(), 50, ids.req(), 'EUR');
+  const won = winBody('alice', ids.tx(), placed.transaction_uuid, 30, ids.req());
+  const poor_uuid = ids.tx();
+  const answers = [bet(first, placed), bet(first, open), win(first, won)];
+  assert.is(bet(first, betBody('alice', poor_uuid, 1_000_000, ids.req())).status, 'RS_ERROR_NOT_ENOUGH_MONEY');
+  await durable(first);
+  await close(first);
+  assert.is(thrown(() => stats(first)).code, 'EXWALLET_CLOSED');
+
+  const second = start({ dataDir: dir }); // the stored options
+  assert.equal(balance(second, { user: 'alice', request_uuid: 'r' }), okResponse('alice', 'r', 930));
+  assert.equal(balance(second, { user: 'bob', request_uuid: 'r' }), okResponse('bob', 'r', 450, 'EUR'));
+  assert.equal(bet(second, { ...placed, request_uuid: ids.req() }), answers[0], 'a duplicate replays the original answer');
+  assert.equal(win(second, { ...won, request_uuid: ids.req() }), answers[2]);
+  assert.is(bet(second, { ...placed, amount: 101, request_uuid: ids.req() }).status, 'RS_ERROR_DUPLICATE_TRANSACTION');
+  assert.is(lookup(second, open.transaction_uuid as string)?.settlement, 'open');
+  const rreq = ids.req();
+  assert.equal(rollback(second, rollbackBody('bob', ids.tx(), open.transaction_uuid, rreq)), okResponse('bob', rreq, 500, 'EUR'), 'the open bet is still open');
+  const reuse = ids.req();
+  assert.equal(bet(second, betBody('alice', poor_uuid, 1, reuse)), okResponse('alice', reuse, 929), 'a failed uuid left no trace');
+  const figures = stats(second);
+  assert.is(figures.transactions, 5);
+  assert.is(figures.durable, true);
+  assert.ok(audit(second).ok);
+  await durable(second);
+  await close(second);
+
+  const third = start({ dataDir: dir });
+  assert.is(stats(third).transactions, 5);
+  assert.is(balance(third, { user: 'alice', request_uuid: 'r' }).balance, 929);
+  await close(third);
+});
+
+test('C9.1 options that conflict with the stored wallet are a RangeError naming each of them', async () => {
+  const dir = fresh_dir();
+  await close(start({ ...OPTIONS, dataDir: dir }));
+  const error = thrown(() => start({ ...OPTIONS, dataDir: dir, maxUsers: 65, currency: 'EUR' }));
+  assert.instance(error, RangeError);
+  assert.match(error.message, /maxUsers 65 \(stored: 64\)/);
+  assert.match(error.message, /currency "EUR" \(stored: "USD"\)/);
+  await close(start({ ...OPTIONS, dataDir: dir })); // the lock was given back
+});
+
+test('C9.1 one process per directory: a second start is EXWALLET_LOCKED, in this process and in another; a dead process\'s lock is taken over', async () => {
+  const dir = fresh_dir();
+  const wallet = start({ ...OPTIONS, dataDir: dir });
+  const here = thrown(() => start({ ...OPTIONS, dataDir: dir }));
+  assert.is(here.code, 'EXWALLET_LOCKED');
+  const there = await run_node(`
+    import { start } from 'exwallet';
+    try { start({ dataDir: ${JSON.stringify(dir)} }); console.log('opened'); } catch (error) { console.log(error.code); }`);
+  assert.is(there.trim(), 'EXWALLET_LOCKED');
+  await close(wallet);
+  writeFileSync(join(dir, FILES.lock), '2147483646\n'); // a pid no process has
+  await close(start({ ...OPTIONS, dataDir: dir }));
+});
+
+function run_node(source: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--input-type=module', '-e', source], { cwd: process.cwd() });
+    let out = '';
+    child.stdout.on('data', (chunk) => (out += chunk));
+    child.stderr.on('data', (chunk) => (out += chunk));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    child.on('exit', () => {
+      clearTimeout(timer);
+      resolve(out);
+    });
+    child.on('error', reject);
+  });
+}
+
+// C9.3 SIGKILL under load -------------------------------------------------------
+
+interface Killed {
+  acked: Acked[];
+}
+
+/** Run load_child.js on `dir` and SIGKILL it after `kill_after_ms` of load. */
+function run_and_kill(dir: string, seed: number, kill_after_ms: number): Promise<Killed> {
+  const script = new URL('./durability/load_child.js', import.meta.url);
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [script.pathname, dir, String(seed), '2'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let buffer = '';
+    let errors = '';
+    const acked: Acked[] = [];
+    const deadline = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`the loaded child never became ready: ${errors}`));
+    }, 30_000);
+    child.stderr.on('data', (chunk) => (errors += chunk));
+    child.stdout.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString();
+      let newline: number;
+      while ((newline = buffer.indexOf('\n')) >= 0) {
+        const line = buffer.slice(0, newline);
+        buffer = buffer.slice(newline + 1);
+        const parsed = JSON.parse(line) as Acked | { ready: true };
+        if ('ready' in parsed) {
+          clearTimeout(deadline);
+          setTimeout(() => child.kill('SIGKILL'), kill_after_ms);
+        } else {
+          acked.push(parsed);
+        }
+      }
+    });
+    child.on('exit', (code, signal) => {
+      clearTimeout(deadline);
+      if (signal !== 'SIGKILL') reject(new Error(`the child exited by itself (${code}): ${errors}`));
+      else resolve({ acked });
+    });
+  });
+}
+
+/** Recover `dir` and check it against what was acknowledged. */
+async function check_recovered(dir: string, acked: Acked[], context: string): Promise<void> {
+  const wallet = start({ dataDir: dir });
+  try {
+    const report = audit(wallet);
+    assert.ok(report.ok, `${context}: audit ${report.findings.join('; ')}`);
+    // Every acknowledged answer is there, and a duplicate replays it exactly.
+    let replayed = 0;
+    for (const answer of acked) {
+      if (answer.response.status !== RS_OK) continue;
+      const call = answer.kind === 'bet' ? bet : answer.kind === 'win' ? win : rollback;
+      const again = call(wallet, { ...answer.body, request_uuid: '99999999-0000-4000-8000-000000000000' });
+      assert.equal(again, answer.response, `${context}: acknowledged ${answer.kind} ${answer.transaction_uuid}`);
+      replayed++;
+    }
+    // Money conserved over what was recovered, and nothing negative.
+    for (const user of USERS) {
+      const now = balance(wallet, { user, request_uuid: 'r' }).balance as number;
+      assert.ok(now >= 0, `${context}: ${user} negative`);
+    }
+    assert.ok(stats(wallet).transactions >= replayed, `${context}: fewer transactions than acknowledged`);
+  } finally {
+    await close(wallet);
+  }
+}
+
+test('C9.3 SIGKILL at random moments under 2-worker load: every acknowledged answer is recovered and replays exactly, audit is clean, the lock is taken over', async () => {
+  const dir = fresh_dir();
+  const random = new Random(Number(process.env.EXWALLET_SEED ?? 20261201));
+  const all_acked: Acked[] = [];
+  for (let round = 0; round < 3; round++) {
+    const { acked } = await run_and_kill(dir, 1000 + round, 150 + (random.next_u32() % 350));
+    all_acked.push(...acked);
+    assert.ok(acked.length > 0, `round ${round}: the child acknowledged nothing before it was killed`);
+    await check_recovered(dir, all_acked, `round ${round}`);
+  }
+});
+
+// C9.3 Power loss: every prefix of the journal is a real state -----------------------------
+
+/** Replay every batch prefix of the journal in `dir`; count the prefixes in
+ *  which some user's balance is not the balance_after of any of that user's
+ *  recorded transactions (an impossible state). */
+function impossible_prefixes(dir: string, base_units: number): { prefixes: number; impossible: number } {
+  const file = readFileSync(join(dir, FILES.journal));
+  const scan = scan_journal(file, 0);
+  const balances = new Map<number, number>();
+  const seen = new Map<number, Set<number>>(); // user -> balance_after values recorded so far
+  let impossible = 0;
+  for (const batch of scan.batches) {
+    const touched = new Set<number>();
+    for (let i = 0; i < batch.record_count; i++) {
+      const record = decode_record(file, batch.records_offset + i * L.JOURNAL_RECORD_BYTES);
+      const delta = record.kind === L.KIND_BET ? -record.amount_units : record.amount_units;
+      balances.set(record.user_slot, (balances.get(record.user_slot) ?? base_units) + delta);
+      const values = seen.get(record.user_slot) ?? new Set<number>();
+      values.add(record.balance_after_units);
+      seen.set(record.user_slot, values);
+      touched.add(record.user_slot);
+    }
+    for (const user of touched) {
+      const now = balances.get(user) as number;
+      if (now < 0 || !(seen.get(user) as Set<number>).has(now)) {
+        impossible++;
+        break;
+      }
+    }
+  }
+  return { prefixes: scan.batches.length, impossible };
+}
+
+/** 2 workers hammer 2 users with bets and wins for `ms`; canary on or off in every thread. */
+async function contended_run(dir: string, canary: boolean, ms: number): Promise<void> {
+  const wallet = start({ dataDir: dir, maxUsers: 8, maxTransactions: 4_000_000, maxThreads: 8, initialBalance: 1_000_000 });
+  createUsers(wallet, ['hot0', 'hot1']);
+  set_epoch_after_cas(wallet, canary);
+  const source = `
+    import { parentPort, workerData } from 'node:worker_threads';
+    import { attach, bet, win, durable, detach } from 'exwallet';
+    import { set_epoch_after_cas } from 'exwallet/testing';
+    const wallet = attach(workerData.handle);
+    set_epoch_after_cas(wallet, workerData.canary);
+    const end = Date.now() + workerData.ms;
+    let n = 0;
+    const id = (k) => (workerData.worker + 1).toString(16).padStart(8, '0') + '-0000-4000-8000-' + k.toString(16).padStart(12, '0');
+    while (Date.now() < end) {
+      for (let i = 0; i < 200; i++) {
+        const user = 'hot' + (n % 2);
+        const placed = { user, transaction_uuid: id(n++), request_uuid: id(0), currency: 'USD', amount: 1 + (n % 7) };
+        bet(wallet, placed);
+        if (n % 3 === 0) win(wallet, { ...placed, transaction_uuid: id(n++), amount: n % 5, reference_transaction_uuid: placed.transaction_uuid });
+      }
+      await durable(wallet);
+    }
+    detach(wallet);
+    parentPort.postMessage('done');`;
+  const handle = share(wallet);
+  await Promise.all([0, 1].map((worker) => new Promise<void>((resolve, reject) => {
+    const thread = new Worker(source, { eval: true, workerData: { handle, canary, ms, worker } });
+    thread.once('message', () => resolve());
+    thread.once('error', reject);
+  })));
+  await durable(wallet);
+  await close(wallet);
+}
+
+test('C9.3 every prefix of whole batches (what a power loss can leave) is a state the users really had; the canary (epoch read after the compare-exchange) is caught', async () => {
+  const correct = fresh_dir();
+  await contended_run(correct, false, 1_500);
+  const good = impossible_prefixes(correct, 1_000_000);
+  assert.ok(good.prefixes > 20, `only ${good.prefixes} batches were written`);
+  assert.is(good.impossible, 0, `${good.impossible} of ${good.prefixes} prefixes are impossible states`);
+
+  let caught = 0;
+  let checked = 0;
+  for (let attempt = 0; attempt < 3 && caught === 0; attempt++) {
+    const canary = fresh_dir();
+    await contended_run(canary, true, 1_500);
+    const bad = impossible_prefixes(canary, 1_000_000);
+    checked += bad.prefixes;
+    caught += bad.impossible;
+  }
+  assert.ok(caught > 0, `the canary went unnoticed in ${checked} prefixes: the checker cannot fail`);
+});
+
+test('C9.3 a torn or stale tail is truncated and the prefix recovered; damage in the middle refuses to open (EXWALLET_JOURNAL_CORRUPT)', async () => {
+  const dir = fresh_dir();
+  const wallet = start({ ...OPTIONS, dataDir: dir });
+  createUsers(wallet, ['alice']);
+  const ids = new Uuids();
+  for (let round = 0; round < 5; round++) {
+    assert.is(bet(wallet, betBody('alice', ids.tx(), 10, ids.req())).status, RS_OK);
+    await durable(wallet);
+  }
+  await close(wallet);
+  const path = join(dir, FILES.journal);
+  const whole = readFileSync(path);
+  const batches = scan_journal(whole, 0).batches;
+  assert.is(batches.length, 5);
+
+  // A torn last batch: cut inside it.
+  truncateSync(path, batches[4].offset + 70);
+  let reopened = start({ dataDir: dir });
+  assert.is(balance(reopened, { user: 'alice', request_uuid: 'r' }).balance, 960, 'four batches survive');
+  await close(reopened);
+  assert.is(statSync(path).size, batches[4].offset, 'the torn tail was truncated');
+
+  // Stale garbage after the end: ignored and truncated.
+  writeFileSync(path, Buffer.concat([whole.subarray(0, batches[4].offset), Buffer.from('stale bytes of an older file')]));
+  reopened = start({ dataDir: dir });
+  assert.is(balance(reopened, { user: 'alice', request_uuid: 'r' }).balance, 960);
+  await close(reopened);
+
+  // A flipped byte in batch 2 with good batches after it: corruption in the middle.
+  const damaged = Buffer.from(whole);
+  damaged[batches[1].records_offset + 20] ^= 0xff;
+  writeFileSync(path, damaged);
+  const error = thrown(() => start({ dataDir: dir }));
+  assert.is(error.code, 'EXWALLET_JOURNAL_CORRUPT');
+  assert.ok(existsSync(path), 'nothing was deleted');
+  writeFileSync(path, whole);
+  reopened = start({ dataDir: dir });
+  assert.is(balance(reopened, { user: 'alice', request_uuid: 'r' }).balance, 950);
+  await close(reopened);
+});
+
+test('C9.2 a failing disk (ENOSPC, EIO) is fail-stop: durable() rejects EXWALLET_JOURNAL_FAILED, new transactions get RS_ERROR_UNKNOWN, and a restart recovers everything acknowledged', async () => {
+  for (const errno of ['ENOSPC', 'EIO'] as const) {
+    const dir = fresh_dir();
+    const wallet = start_with_journal_faults({ ...OPTIONS, dataDir: dir }, { fail_after_writes: 2, errno });
+    createUsers(wallet, ['alice']);
+    const ids = new Uuids();
+    const acked: Array<{ body: Record<string, unknown>; response: WalletResponse }> = [];
+    let failure: (Error & { code?: string }) | undefined;
+    for (let round = 0; round < 10 && !failure; round++) {
+      const body = betBody('alice', ids.tx(), 10, ids.req());
+      const response = bet(wallet, body);
+      try {
+        await durable(wallet);
+        acked.push({ body, response });
+      } catch (error) {
+        failure = error as Error & { code?: string };
+      }
+    }
+    assert.is(failure?.code, 'EXWALLET_JOURNAL_FAILED', errno);
+    assert.is(acked.length, 2, 'two writes succeeded');
+    const after = bet(wallet, betBody('alice', ids.tx(), 10, ids.req()));
+    assert.is(after.status, RS_ERROR_UNKNOWN, 'no RS_OK after the failure');
+    assert.is(stats(wallet).journalFailed, true);
+    await close(wallet);
+    const restarted = start({ dataDir: dir });
+    for (const { body, response } of acked) assert.equal(bet(restarted, { ...body, request_uuid: ids.req() }), response);
+    assert.is(balance(restarted, { user: 'alice', request_uuid: 'r' }).balance, 1_000 - 10 * acked.length);
+    await close(restarted);
+  }
+});
+
+test('C9.2 a slow disk delays durable() and never changes an answer', async () => {
+  const dir = fresh_dir();
+  const wallet = start_with_journal_faults({ ...OPTIONS, dataDir: dir }, { pause_ms: 30 });
+  createUsers(wallet, ['alice']);
+  const ids = new Uuids();
+  const started_ms = performance.now();
+  const body = betBody('alice', ids.tx(), 10, ids.req());
+  assert.is(bet(wallet, body).balance, 990);
+  await durable(wallet);
+  assert.ok(performance.now() - started_ms >= 25, 'durable() waited for the slow flush');
+  assert.is(bet(wallet, { ...body, request_uuid: ids.req() }).balance, 990);
+  await close(wallet);
+});
+
+test('C9.2 durable() waits for what a read observed: a balance read or a replay after a bet in another thread', async () => {
+  const dir = fresh_dir();
+  const wallet = start({ ...OPTIONS, dataDir: dir });
+  createUsers(wallet, ['alice']);
+  const ids = new Uuids();
+  const body = betBody('alice', ids.tx(), 10, ids.req());
+  assert.is(bet(wallet, body).status, RS_OK);
+  // A read-only answer has a ticket too: durable() after it resolves only
+  // once the epoch it read in is on disk.
+  assert.is(balance(wallet, { user: 'alice', request_uuid: 'r' }).balance, 990);
+  await durable(wallet);
+  const figures = stats(wallet);
+  assert.ok(figures.durableEpoch >= 1 && figures.journalPendingRecords === 0, JSON.stringify(figures));
+  await close(wallet);
+});
+
+test.run();

@@ -1,0 +1,74 @@
+// A process that runs a durable wallet under multi-worker load and reports
+// every answer it acknowledged: an answer is printed (one JSON line on
+// stdout, written synchronously) only after durable() resolved for it, as a
+// service would send it only then. The test kills this process with SIGKILL
+// at a random moment and checks that every printed answer was recovered.
+//
+//   node load_child.js <dataDir> <seed> <workers>
+
+import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { writeSync } from 'node:fs';
+import { start, createUsers, share, attach, bet, win, rollback, durable, type WalletHandle } from 'exwallet';
+import { Random } from '../../tools/random.js';
+import { USERS, INITIAL_UNITS, type Acked } from './load_shared.js';
+
+
+interface Job {
+  handle: WalletHandle;
+  seed: number;
+  worker: number;
+}
+
+
+async function work(job: Job): Promise<void> {
+  const wallet = attach(job.handle);
+  const random = new Random(job.seed, job.worker + 1);
+  const open: Array<{ user: string; uuid: string }> = [];
+  for (let round = 0; ; round++) {
+    const acked: Acked[] = [];
+    for (let call = 0; call < 50; call++) {
+      const user = USERS[random.next_u32() % USERS.length];
+      const transaction_uuid = random.uuid();
+      const request_uuid = random.uuid();
+      const pick = random.next_u32() % 10;
+      let kind: Acked['kind'] = 'bet';
+      let body: Record<string, unknown>;
+      const mine = open.findIndex((bet_of) => bet_of.user === user);
+      if (pick < 3 && mine >= 0) {
+        const [settled] = open.splice(mine, 1);
+        kind = pick < 2 ? 'win' : 'rollback';
+        body = kind === 'win'
+          ? { user, transaction_uuid, request_uuid, currency: 'USD', amount: random.next_u32() % 300, reference_transaction_uuid: settled.uuid }
+          : { user, transaction_uuid, request_uuid, reference_transaction_uuid: settled.uuid };
+      } else {
+        body = { user, transaction_uuid, request_uuid, currency: 'USD', amount: 1 + (random.next_u32() % 200), round: `r${round}` };
+      }
+      const call_of = kind === 'bet' ? bet : kind === 'win' ? win : rollback;
+      const response = call_of(wallet, body as never);
+      if (kind === 'bet' && response.status === 'RS_OK') open.push({ user, uuid: transaction_uuid });
+      acked.push({ kind, transaction_uuid, body, response });
+    }
+    await durable(wallet);
+    parentPort!.postMessage(acked);
+  }
+}
+
+if (!isMainThread) {
+  void work(workerData as Job);
+} else {
+  const [dir, seed_text, workers_text] = process.argv.slice(2);
+  const wallet = start({ dataDir: dir, maxUsers: 64, maxTransactions: 2_000_000, maxThreads: 16, initialBalance: INITIAL_UNITS });
+  createUsers(wallet, USERS);
+  const handle = share(wallet);
+  for (let worker = 0; worker < Number(workers_text); worker++) {
+    const thread = new Worker(new URL(import.meta.url), { workerData: { handle, seed: Number(seed_text), worker } satisfies Job });
+    thread.on('message', (acked: Acked[]) => {
+      writeSync(1, acked.map((answer) => JSON.stringify(answer)).join('\n') + '\n');
+    });
+    thread.on('error', (error) => {
+      writeSync(2, `worker failed: ${error.stack}\n`);
+      process.exit(3);
+    });
+  }
+  writeSync(1, JSON.stringify({ ready: true }) + '\n');
+}
