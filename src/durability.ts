@@ -21,6 +21,7 @@ import { plain_error, range_error } from './errors.js';
 import {
   FILES, scan_journal, decode_users, encode_users, JournalCorrupt, type UserRecord,
 } from './journal_format.js';
+import { read_checkpoint, segments_of, segment_name, replay_order } from './checkpoint.js';
 import type { FlusherData, FlusherReply, JournalFaults } from './flusher.js';
 
 /** What wallet.json keeps: a reopened wallet must be this wallet. */
@@ -143,22 +144,39 @@ export function store_options(dir: DataDir, options: StoredOptions): void {
   dir.stored = options;
 }
 
-/** The journal's end, found before the header is written (the first open
- *  epoch follows the last recovered one). Truncates a torn tail. */
+/** What recovery replays, found before the header is written (the first
+ *  open epoch follows the last recovered one): the checkpoint, then every
+ *  journal segment's batches after it. Truncates a torn tail (only the last
+ *  segment may have one: anywhere else it is corruption). */
 export function scan_data_dir(dir: DataDir) {
-  const journal_path = join(dir.real_path, FILES.journal);
-  if (!existsSync(journal_path)) {
-    writeFileSync(journal_path, '');
+  const checkpoint = read_checkpoint(dir.real_path);
+  let last_epoch = checkpoint?.epoch ?? 0;
+  let paths = segments_of(dir.real_path);
+  if (paths.length === 0) {
+    const first = join(dir.real_path, segment_name(last_epoch + 1));
+    writeFileSync(first, '');
     fsync_dir(dir.real_path);
+    paths = [first];
   }
-  const journal = readFileSync(journal_path);
-  const scan = scan_journal(journal, 0);
-  if (scan.valid_bytes < journal.length) truncate(journal_path, scan.valid_bytes);
+  const segments = paths.map((path, index) => {
+    const file = readFileSync(path);
+    const scan = scan_journal(file, last_epoch);
+    if (scan.end === 'torn' && index < paths.length - 1) {
+      throw new JournalCorrupt(`exwallet: journal segment ${path} is damaged before the end of the journal: refusing to open`);
+    }
+    if (scan.valid_bytes < file.length) truncate(path, scan.valid_bytes);
+    last_epoch = scan.last_epoch;
+    return { path, file, scan };
+  });
+  const tail = segments[segments.length - 1];
   const users_path = join(dir.real_path, FILES.users);
   const users_file = existsSync(users_path) ? readFileSync(users_path) : Buffer.alloc(0);
   const users = decode_users(users_file);
   if (users.valid_bytes < users_file.length) truncate(users_path, users.valid_bytes);
-  return { journal, scan, users: users.users, journal_path, users_path };
+  return {
+    checkpoint, segments, users: users.users, users_path, last_epoch,
+    journal_path: tail.path, journal_bytes: tail.scan.valid_bytes, last_crc: tail.scan.last_crc,
+  };
 }
 
 function truncate(path: string, bytes: number): void {
@@ -173,7 +191,7 @@ function truncate(path: string, bytes: number): void {
 
 /** Replay what scan_data_dir found into a fresh wallet (this thread, before
  *  anyone else can attach): users at their slots, then every record of the
- *  journal as a committed transaction. */
+ *  checkpoint and of the journal as a committed transaction. */
 export function recover(core: ThreadCore, found: ReturnType<typeof scan_data_dir>): { users: number; transactions: number } {
   for (const user of found.users) {
     const currency_id = core.currencies.id_of(user.currency, Buffer.from(user.currency, 'utf8'));
@@ -183,15 +201,19 @@ export function recover(core: ThreadCore, found: ReturnType<typeof scan_data_dir
   }
   let transactions = 0;
   const records_at = core.scratch + L.S_RECORDS;
-  for (const batch of found.scan.batches) {
-    for (let i = 0; i < batch.record_count; i++) {
-      const at = batch.records_offset + i * L.JOURNAL_RECORD_BYTES;
-      found.journal.copy(core.bytes, records_at, at, at + L.JOURNAL_RECORD_BYTES);
-      const status = core.exports.recover_tx();
-      if (status !== L.ST_OK) {
-        throw new JournalCorrupt(`exwallet: journal record ${i} of the batch of epoch ${batch.epoch} cannot be applied (core status ${status}): refusing to open`);
-      }
-      transactions++;
+  const apply = (file: Buffer, at: number, where: string): void => {
+    file.copy(core.bytes, records_at, at, at + L.JOURNAL_RECORD_BYTES);
+    const status = core.exports.recover_tx();
+    if (status !== L.ST_OK) throw new JournalCorrupt(`exwallet: ${where} cannot be applied (core status ${status}): refusing to open`);
+    transactions++;
+  };
+  if (found.checkpoint) {
+    const { records, record_count } = found.checkpoint;
+    for (let i = 0; i < record_count; i++) apply(records, i * L.JOURNAL_RECORD_BYTES, `checkpoint record ${i}`);
+  }
+  for (const { file, scan, path } of found.segments) {
+    for (const batch of scan.batches) {
+      for (const at of replay_order(file, batch)) apply(file, at, `a record of epoch ${batch.epoch} in ${path}`);
     }
   }
   return { users: found.users.length, transactions };
@@ -223,7 +245,7 @@ export function start_flusher(
   core: ThreadCore, dir: DataDir, journal_path: string, users_path: string, offset: number, prev_crc: number,
   faults: JournalFaults | undefined,
 ): DurableState {
-  const data: FlusherData = { memory: core.memory, journal_path, offset, prev_crc, faults };
+  const data: FlusherData = { memory: core.memory, dir: dir.real_path, journal_path, offset, prev_crc, faults };
   const flusher = new Worker(new URL('./flusher.js', import.meta.url), { workerData: { kind: 'exwallet.flusher', data } });
   flusher.unref(); // a wallet does not keep a process alive; close() or durable() waits for it
   const state: DurableState = { dir, users_path, flusher, flusher_done: Promise.resolve(), failure: undefined };

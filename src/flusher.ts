@@ -17,13 +17,18 @@
 // retries on the same file (the kernel may have dropped the dirty pages).
 // Nothing acknowledged is lost: only durable epochs were acknowledged.
 
-import { parentPort, workerData } from 'node:worker_threads';
-import { openSync, writeSync, fdatasyncSync, closeSync } from 'node:fs';
+import { Worker, parentPort, workerData } from 'node:worker_threads';
+import { openSync, writeSync, fdatasyncSync, fsyncSync, closeSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { L, read_header, type Layout } from './layout.js';
 import { seal_batch, BATCH_HEADER_BYTES } from './journal_format.js';
+import { segment_name, segments_of, write_checkpoint } from './checkpoint.js';
+import { CHECKPOINT_RUNNING, CHECKPOINT_IDLE, type CheckpointerData } from './checkpointer.js';
 
 export interface FlusherData {
   memory: WebAssembly.Memory;
+  /** The data directory, and the journal segment batches go to. */
+  dir: string;
   journal_path: string;
   /** Where the next batch goes, and the chain value it continues. */
   offset: number;
@@ -38,7 +43,13 @@ export interface JournalFaults {
   errno?: 'ENOSPC' | 'EIO';
   /** Each batch waits this long before its fdatasync (a slow disk). */
   pause_ms?: number;
+  /** A segment this large is closed and folded into a checkpoint (default SEGMENT_BYTES_MAX). */
+  segment_bytes_max?: number;
 }
+
+/** Journal bytes per segment before it is folded into a checkpoint: bounds
+ *  recovery's replay to the checkpoint plus about this much journal. */
+export const SEGMENT_BYTES_MAX = 64 << 20;
 
 export type FlusherReply = { kind: 'closed' } | { kind: 'failed'; message: string };
 
@@ -54,7 +65,10 @@ class Flusher {
   private readonly sleeper = new Int32Array(new SharedArrayBuffer(4));
   private buffer = Buffer.alloc(BATCH_HEADER_BYTES + BATCH_BUFFER_RECORDS * L.JOURNAL_RECORD_BYTES);
   private readonly bytes: Buffer;
-  private readonly fd: number;
+  private fd: number;
+  private journal_path: string;
+  private readonly checkpoint_state = new Int32Array(new SharedArrayBuffer(4));
+  private readonly segment_bytes_max: number;
   private offset: number;
   private prev_crc: number;
   private writes = 0;
@@ -68,7 +82,9 @@ class Flusher {
     this.i64 = new BigInt64Array(shared);
     this.bytes = Buffer.from(shared);
     this.layout = read_header(shared).layout;
+    this.journal_path = data.journal_path;
     this.fd = openSync(data.journal_path, 'r+');
+    this.segment_bytes_max = data.faults?.segment_bytes_max ?? SEGMENT_BYTES_MAX;
     this.offset = data.offset;
     this.prev_crc = data.prev_crc;
   }
@@ -173,7 +189,42 @@ class Flusher {
     }
     Atomics.store(this.i64, (L.HEADER_OFFSET + L.H_DURABLE) / 8, BigInt(e));
     Atomics.notify(this.i64, (L.HEADER_OFFSET + L.H_DURABLE) / 8);
+    if (this.offset >= this.segment_bytes_max && Atomics.load(this.checkpoint_state, 0) !== CHECKPOINT_RUNNING) {
+      this.checkpoint_in_background(this.rotate(e + 1));
+    }
     return true;
+  }
+
+  /** Close the current segment and start the next (its first batch will be
+   *  epoch `next_epoch` or later). Returns the closed segments. */
+  private rotate(next_epoch: number): string[] {
+    closeSync(this.fd);
+    const closed = segments_of(this.data.dir);
+    this.journal_path = join(this.data.dir, segment_name(next_epoch));
+    writeFileSync(this.journal_path, '');
+    fsync_dir(this.data.dir);
+    this.fd = openSync(this.journal_path, 'r+');
+    this.offset = 0;
+    this.prev_crc = 0;
+    return closed.filter((path) => path !== this.journal_path);
+  }
+
+  /** Fold closed segments into the checkpoint in another thread, so that
+   *  flushes go on meanwhile. */
+  private checkpoint_in_background(segments: string[]): void {
+    Atomics.store(this.checkpoint_state, 0, CHECKPOINT_RUNNING);
+    const data: CheckpointerData = { kind: 'exwallet.checkpointer', dir: this.data.dir, segments, state: this.checkpoint_state };
+    new Worker(new URL('./checkpointer.js', import.meta.url), { workerData: data }).unref();
+  }
+
+  /** close(): wait out a background checkpoint, then fold everything into
+   *  a last one, so that the next start replays no journal at all. */
+  private final_checkpoint(): void {
+    while (Atomics.load(this.checkpoint_state, 0) === CHECKPOINT_RUNNING) Atomics.wait(this.checkpoint_state, 0, CHECKPOINT_RUNNING, 100);
+    if (this.offset === 0 && segments_of(this.data.dir).length <= 1) return; // nothing since the last checkpoint
+    const closed = this.rotate(this.epoch());
+    write_checkpoint(this.data.dir, closed);
+    Atomics.store(this.checkpoint_state, 0, CHECKPOINT_IDLE);
   }
 
   fail(error: Error): void {
@@ -190,6 +241,7 @@ class Flusher {
         const worked = this.flush_once();
         if (!worked && this.closing) break;
       }
+      this.final_checkpoint();
       closeSync(this.fd);
       parentPort?.postMessage({ kind: 'closed' } satisfies FlusherReply);
     } catch (error) {
@@ -201,4 +253,13 @@ class Flusher {
 
 if (parentPort && (workerData as { kind?: string } | null)?.kind === 'exwallet.flusher') {
   new Flusher((workerData as { data: FlusherData }).data).run();
+}
+
+function fsync_dir(path: string): void {
+  const fd = openSync(path, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
 }

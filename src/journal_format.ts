@@ -5,10 +5,11 @@
 //     LOCK              the pid of the process that has the directory open
 //     wallet.json       the wallet's options, fingerprint seed and format versions
 //     users.log         one frame per createUsers batch, fsync'd before the users are published
-//     journal.log       one batch per group commit (epoch), appended by the flusher
-//     checkpoint.bin    (optional) every recorded transaction up to an epoch, in journal-record form
+//     journal-<epoch>.log   journal segments: one batch per group commit (epoch),
+//                       appended by the flusher (checkpoint.ts names them)
+//     checkpoint.bin    (optional) every recorded transaction up to an epoch (checkpoint.ts)
 //
-// journal.log is a sequence of batches; a batch completes one epoch:
+// A journal segment is a sequence of batches; a batch completes one epoch:
 //
 //   off size field
 //    0   4   magic        "EXWB"
@@ -42,8 +43,7 @@ export const FILES = {
   lock: 'LOCK',
   meta: 'wallet.json',
   users: 'users.log',
-  journal: 'journal.log',
-  checkpoint: 'checkpoint.bin',
+
 } as const;
 
 export interface Batch {
@@ -100,13 +100,14 @@ function later_batch_exists(file: Buffer, from: number): boolean {
   return false;
 }
 
-/** Walk the batches of a journal file; stop at the first one that does not
- *  check. `after_epoch`: batches must have larger epochs. */
+/** Walk the batches of a journal segment; stop at the first one that does
+ *  not check. Batches up to `after_epoch` (already in the checkpoint) are
+ *  checked but not returned. */
 export function scan_journal(file: Buffer, after_epoch: number): JournalScan {
   const batches: Batch[] = [];
   let at = 0;
   let prev_crc = 0;
-  let last_epoch = after_epoch;
+  let last_epoch = 0;
   let end: ScanEnd = 'end';
   while (at < file.length) {
     if (file.length - at < BATCH_HEADER_BYTES || file.readUInt32LE(at) !== BATCH_MAGIC) {
@@ -128,7 +129,9 @@ export function scan_journal(file: Buffer, after_epoch: number): JournalScan {
       end = 'torn';
       break;
     }
-    batches.push({ epoch, record_count, offset: at, records_offset: at + BATCH_HEADER_BYTES, header_crc, time_ms: file.readDoubleLE(at + 32) });
+    if (epoch > after_epoch) {
+      batches.push({ epoch, record_count, offset: at, records_offset: at + BATCH_HEADER_BYTES, header_crc, time_ms: file.readDoubleLE(at + 32) });
+    }
     prev_crc = header_crc;
     last_epoch = epoch;
     at = body_end;
@@ -139,7 +142,7 @@ export function scan_journal(file: Buffer, after_epoch: number): JournalScan {
       'refusing to open (restore the data directory from a backup, or move journal.log aside to accept the loss)',
     );
   }
-  return { batches, valid_bytes: at, end, last_epoch, last_crc: prev_crc };
+  return { batches, valid_bytes: at, end, last_epoch: Math.max(last_epoch, after_epoch), last_crc: prev_crc };
 }
 
 export interface UserRecord {

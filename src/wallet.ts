@@ -187,7 +187,7 @@ function start_durable(options: WalletOptions): Wallet {
     const seed = dir.stored ? BigInt(`0x${dir.stored.fingerprint_seed}`) : random[0];
     write_header(memory.buffer as unknown as SharedArrayBuffer, layout, {
       initial_balance_units: resolved.initial_balance_units, fingerprint_seed: seed, hash_key: [random[1], random[2]],
-      wait_ms_max: resolved.wait_ms_max, currency_utf8: resolved.currency_utf8, first_epoch: found.scan.last_epoch + 1,
+      wait_ms_max: resolved.wait_ms_max, currency_utf8: resolved.currency_utf8, first_epoch: found.last_epoch + 1,
       data_dir: dir.real_path,
     });
     const core = new_core(memory, core_module());
@@ -199,7 +199,7 @@ function start_durable(options: WalletOptions): Wallet {
       });
     }
     recover(core, found);
-    core.durable = start_flusher(core, dir, found.journal_path, found.users_path, found.scan.valid_bytes, found.scan.last_crc, faults);
+    core.durable = start_flusher(core, dir, found.journal_path, found.users_path, found.journal_bytes, found.last_crc, faults);
     return new Wallet(core, `${seed.toString(16)}-${random[1].toString(16)}`);
   } catch (error) {
     release_data_dir(dir);

@@ -20,7 +20,8 @@ import {
 } from 'exwallet';
 import { bet, win, rollback, balance } from '../tools/untyped.js';
 import { set_epoch_after_cas, start_with_journal_faults } from 'exwallet/testing';
-import { scan_journal, decode_record, FILES } from 'exwallet/internal/journal_format';
+import { scan_journal, decode_record, FILES, type Batch } from 'exwallet/internal/journal_format';
+import { segments_of, CHECKPOINT_FILE } from 'exwallet/internal/checkpoint';
 import { L } from 'exwallet/internal/layout';
 import { Random } from '../tools/random.js';
 import { Uuids, betBody, winBody, rollbackBody, okResponse } from './bodies.js';
@@ -208,16 +209,35 @@ test('C9.3 SIGKILL at random moments under 2-worker load: every acknowledged ans
 
 // C9.3 Power loss: every prefix of the journal is a real state -----------------------------
 
-/** Replay every batch prefix of the journal in `dir`; count the prefixes in
- *  which some user's balance is not the balance_after of any of that user's
+/** The journal segments of `dir` as they are now (a wallet still open). */
+function journal_files(dir: string): Map<string, Buffer> {
+  return new Map(segments_of(dir).map((path) => [path, readFileSync(path)]));
+}
+
+/** Put the directory back as a crash would have left it when the journal
+ *  was `files` (no checkpoint of what they hold). */
+function as_crashed_with(dir: string, files: Map<string, Buffer>): void {
+  rmSync(join(dir, CHECKPOINT_FILE), { force: true });
+  for (const path of segments_of(dir)) rmSync(path);
+  for (const [path, file] of files) writeFileSync(path, file);
+}
+
+/** Every batch of the journal, in order, each with its file. */
+function batches_of(files: Map<string, Buffer>): Array<{ file: Buffer; batch: Batch }> {
+  const all: Array<{ file: Buffer; batch: Batch }> = [];
+  for (const file of files.values()) for (const batch of scan_journal(file, 0).batches) all.push({ file, batch });
+  return all;
+}
+
+/** Replay every batch prefix of the journal; count the prefixes in which
+ *  some user's balance is not the balance_after of any of that user's
  *  recorded transactions (an impossible state). */
-function impossible_prefixes(dir: string, base_units: number): { prefixes: number; impossible: number } {
-  const file = readFileSync(join(dir, FILES.journal));
-  const scan = scan_journal(file, 0);
+function impossible_prefixes(files: Map<string, Buffer>, base_units: number): { prefixes: number; impossible: number } {
+  const batches = batches_of(files);
   const balances = new Map<number, number>();
   const seen = new Map<number, Set<number>>(); // user -> balance_after values recorded so far
   let impossible = 0;
-  for (const batch of scan.batches) {
+  for (const { file, batch } of batches) {
     const touched = new Set<number>();
     for (let i = 0; i < batch.record_count; i++) {
       const record = decode_record(file, batch.records_offset + i * L.JOURNAL_RECORD_BYTES);
@@ -236,11 +256,13 @@ function impossible_prefixes(dir: string, base_units: number): { prefixes: numbe
       }
     }
   }
-  return { prefixes: scan.batches.length, impossible };
+  return { prefixes: batches.length, impossible };
 }
 
-/** 2 workers hammer 2 users with bets and wins for `ms`; canary on or off in every thread. */
-async function contended_run(dir: string, canary: boolean, ms: number): Promise<void> {
+/** 2 workers hammer 2 users with bets and wins for `ms`; canary on or off
+ *  in every thread. Returns the journal as it was before close() folded it
+ *  into a checkpoint. */
+async function contended_run(dir: string, canary: boolean, ms: number): Promise<Map<string, Buffer>> {
   const wallet = start({ dataDir: dir, maxUsers: 8, maxTransactions: 4_000_000, maxThreads: 8, initialBalance: 1_000_000 });
   createUsers(wallet, ['hot0', 'hot1']);
   set_epoch_after_cas(wallet, canary);
@@ -271,22 +293,20 @@ async function contended_run(dir: string, canary: boolean, ms: number): Promise<
     thread.once('error', reject);
   })));
   await durable(wallet);
+  const files = journal_files(dir);
   await close(wallet);
+  return files;
 }
 
 test('C9.3 every prefix of whole batches (what a power loss can leave) is a state the users really had; the canary (epoch read after the compare-exchange) is caught', async () => {
-  const correct = fresh_dir();
-  await contended_run(correct, false, 1_500);
-  const good = impossible_prefixes(correct, 1_000_000);
+  const good = impossible_prefixes(await contended_run(fresh_dir(), false, 1_500), 1_000_000);
   assert.ok(good.prefixes > 20, `only ${good.prefixes} batches were written`);
   assert.is(good.impossible, 0, `${good.impossible} of ${good.prefixes} prefixes are impossible states`);
 
   let caught = 0;
   let checked = 0;
   for (let attempt = 0; attempt < 3 && caught === 0; attempt++) {
-    const canary = fresh_dir();
-    await contended_run(canary, true, 1_500);
-    const bad = impossible_prefixes(canary, 1_000_000);
+    const bad = impossible_prefixes(await contended_run(fresh_dir(), true, 1_500), 1_000_000);
     checked += bad.prefixes;
     caught += bad.impossible;
   }
@@ -302,21 +322,23 @@ test('C9.3 a torn or stale tail is truncated and the prefix recovered; damage in
     assert.is(bet(wallet, betBody('alice', ids.tx(), 10, ids.req())).status, RS_OK);
     await durable(wallet);
   }
+  const files = journal_files(dir);
   await close(wallet);
-  const path = join(dir, FILES.journal);
-  const whole = readFileSync(path);
+  assert.is(files.size, 1);
+  const [[path, whole]] = [...files];
   const batches = scan_journal(whole, 0).batches;
   assert.is(batches.length, 5);
 
   // A torn last batch: cut inside it.
+  as_crashed_with(dir, files);
   truncateSync(path, batches[4].offset + 70);
   let reopened = start({ dataDir: dir });
   assert.is(balance(reopened, { user: 'alice', request_uuid: 'r' }).balance, 960, 'four batches survive');
-  await close(reopened);
   assert.is(statSync(path).size, batches[4].offset, 'the torn tail was truncated');
+  await close(reopened);
 
   // Stale garbage after the end: ignored and truncated.
-  writeFileSync(path, Buffer.concat([whole.subarray(0, batches[4].offset), Buffer.from('stale bytes of an older file')]));
+  as_crashed_with(dir, new Map([[path, Buffer.concat([whole.subarray(0, batches[4].offset), Buffer.from('stale bytes of an older file')])]]));
   reopened = start({ dataDir: dir });
   assert.is(balance(reopened, { user: 'alice', request_uuid: 'r' }).balance, 960);
   await close(reopened);
@@ -324,11 +346,11 @@ test('C9.3 a torn or stale tail is truncated and the prefix recovered; damage in
   // A flipped byte in batch 2 with good batches after it: corruption in the middle.
   const damaged = Buffer.from(whole);
   damaged[batches[1].records_offset + 20] ^= 0xff;
-  writeFileSync(path, damaged);
+  as_crashed_with(dir, new Map([[path, damaged]]));
   const error = thrown(() => start({ dataDir: dir }));
   assert.is(error.code, 'EXWALLET_JOURNAL_CORRUPT');
   assert.ok(existsSync(path), 'nothing was deleted');
-  writeFileSync(path, whole);
+  as_crashed_with(dir, files);
   reopened = start({ dataDir: dir });
   assert.is(balance(reopened, { user: 'alice', request_uuid: 'r' }).balance, 950);
   await close(reopened);
@@ -395,4 +417,44 @@ test('C9.2 durable() waits for what a read observed: a balance read or a replay 
   await close(wallet);
 });
 
+test('C9.5 recovery starts from the newest checkpoint: segments are folded into it in the background, a crash at any step of writing one loses nothing, and close() leaves only a checkpoint', async () => {
+  const dir = fresh_dir();
+  // Tiny segments: a checkpoint every few batches.
+  const wallet = start_with_journal_faults({ ...OPTIONS, dataDir: dir }, { segment_bytes_max: 2_000 });
+  createUsers(wallet, ['alice', 'bob']);
+  const ids = new Uuids();
+  const answers: Array<{ body: Record<string, unknown>; response: WalletResponse }> = [];
+  for (let round = 0; round < 60; round++) {
+    const body = betBody(round % 2 ? 'alice' : 'bob', ids.tx(), 1, ids.req());
+    answers.push({ body, response: bet(wallet, body) });
+    if (round % 3 === 0) await durable(wallet);
+  }
+  await durable(wallet);
+  await new Promise((resolve) => setTimeout(resolve, 300)); // let a background checkpoint finish
+  assert.ok(existsSync(join(dir, CHECKPOINT_FILE)), 'a checkpoint was written while the wallet ran');
+  assert.ok(segments_of(dir).length <= 3, `folded segments were deleted (${segments_of(dir).length} left)`);
+  const before_close = journal_files(dir);
+  const checkpoint_before = readFileSync(join(dir, CHECKPOINT_FILE));
+  await close(wallet);
+  assert.equal(segments_of(dir).map((path) => readFileSync(path).length), [0], 'close folded the journal into the checkpoint');
+
+  const check = async (context: string) => {
+    const reopened = start({ dataDir: dir });
+    for (const { body, response } of answers) assert.equal(bet(reopened, { ...body, request_uuid: ids.req() }), response, context);
+    assert.is(stats(reopened).transactions, 60, context);
+    assert.ok(audit(reopened).ok, context);
+    await close(reopened);
+  };
+  await check('after close');
+  // A crash after the rename of a new checkpoint but before its segments were
+  // deleted: the segments' batches are in the checkpoint and are skipped.
+  for (const [path, file] of before_close) writeFileSync(path, file);
+  writeFileSync(join(dir, CHECKPOINT_FILE), checkpoint_before);
+  await check('checkpoint plus segments it already holds');
+  // A crash while writing one: a half-written tmp file is ignored.
+  writeFileSync(join(dir, `${CHECKPOINT_FILE}.tmp`), Buffer.from('half a checkpoint'));
+  await check('a torn checkpoint.tmp');
+});
+
 test.run();
+
