@@ -149,16 +149,17 @@ export function audit(wallet: Wallet, options: AuditOptions = {}): AuditReport {
   const finding = (text: string) => {
     if (report.findings.length < FINDINGS_MAX) report.findings.push(text);
   };
-  hold(core, view, dead_marks, report, finding);
+  const dead_announces = hold(core, view, dead_marks, report, finding);
   try {
     const entries = published_entries(view);
     const { expected_units, claims_by_user } = tally(view, entries, report, finding);
-    decide_dead_claims(core, view, claims_by_user, expected_units, report, finding);
+    decide_dead_claims(core, view, claims_by_user, expected_units, dead_announces, report, finding);
     check_settlements(view, entries, report, finding);
     const user_slots = check_balances(view, expected_units, report, finding);
     return_user_tickets(view, user_slots, report, finding);
     free_dead_slots(view, entries, dead_marks, report);
   } finally {
+    release_dead(core, view, dead_announces, dead_marks);
     Atomics.store(core.u32, core.run_word, L.RUN_OPEN);
     Atomics.notify(core.i32, core.run_word);
   }
@@ -167,10 +168,13 @@ export function audit(wallet: Wallet, options: AuditOptions = {}): AuditReport {
 }
 
 /** Stop the world: pause new calls, wait for those in flight. Slots still
- *  busy after twinWaitMs are presumed dead (their busy word is cleared). */
+ *  busy after twinWaitMs are presumed dead. Returns the epoch each dead slot
+ *  had announced (its announce word is cleared only when audit is done: it
+ *  keeps the flusher from closing that epoch until the dead call's journal
+ *  record, if audit commits it, is there). */
 function hold(
   core: ThreadCore, view: LedgerView, dead_marks: Set<number>, report: AuditReport, finding: (text: string) => void,
-): void {
+): Map<number, bigint> {
   const witnessed = Atomics.compareExchange(core.u32, core.run_word, L.RUN_OPEN, L.RUN_PAUSED);
   if (witnessed === L.RUN_PAUSED) throw plain_error('EXWALLET_BUSY', 'audit: another audit of this wallet is running; call it again when it returns');
   if (witnessed !== L.RUN_OPEN) throw type_error('EXWALLET_CLOSED', 'this wallet was closed; start() a new one');
@@ -181,6 +185,7 @@ function hold(
   wait_for_idle_slots(core, core.wait_ms_max, skip);
   // This thread is in no call (audit runs in it); its busy word is set only
   // if one of its calls was abandoned mid-way (an injected crash).
+  const dead_announces = new Map<number, bigint>();
   for (let slot = 0; slot < view.layout.threads_max; slot++) {
     if (!slot_busy(core, slot)) continue;
     if (slot !== core.thread_slot && !skip.has(slot)) {
@@ -188,8 +193,19 @@ function hold(
       report.presumedDeadThreadIds.push(owner - 1);
       finding(`thread ${owner - 1} (slot ${slot}) stayed inside a call for ${core.wait_ms_max} ms: presumed dead`);
     }
-    clear_slot_busy(core, slot);
+    dead_announces.set(slot, Atomics.load(core.i64, view.slot_word(slot, L.T_ANNOUNCE) / 2));
   }
+  return dead_announces;
+}
+
+/** The audit is done: dead slots no longer hold back their epochs. A dead
+ *  createUsers of a durable wallet gives its create lock back too. */
+function release_dead(core: ThreadCore, view: LedgerView, dead_announces: Map<number, bigint>, dead_marks: Set<number>): void {
+  for (const slot of dead_announces.keys()) clear_slot_busy(core, slot);
+  const lock_word = (L.HEADER_OFFSET + L.H_CREATE_LOCK) >>> 2;
+  const holder = Atomics.load(view.u32, lock_word);
+  const dead_owner = [...dead_announces.keys()].some((slot) => Atomics.load(view.u32, view.slot_word(slot, L.T_OWNER)) === holder);
+  if (holder !== 0 && (dead_marks.has(holder) || dead_owner)) Atomics.store(view.u32, lock_word, 0);
 }
 
 /** 1. Every published entry, by index word (unpublished entries in threads'
@@ -253,10 +269,19 @@ function release_dead_claim(view: LedgerView, claim: Claim, state: number): void
 /** 3. Decide the dead claims that did try their compare-exchange. */
 function decide_dead_claims(
   core: ThreadCore, view: LedgerView, claims_by_user: Map<number, Claim[]>, expected_units: Map<number, bigint>,
-  report: AuditReport, finding: (text: string) => void,
+  dead_announces: Map<number, bigint>, report: AuditReport, finding: (text: string) => void,
 ): void {
-  for (const [user_slot, claims] of claims_by_user) {
-    const diff = view.balance(user_slot) - (view.base(user_slot) + (expected_units.get(user_slot) ?? 0n));
+  for (const [user_slot, all_claims] of claims_by_user) {
+    // A claim whose journal record is in its thread's ring certainly applied
+    // (the record is written only after the compare-exchange won): the
+    // ledger decides the others.
+    const journaled = core.journal_on ? all_claims.filter((claim) => ring_holds(view, claim.entry)) : [];
+    const claims = all_claims.filter((claim) => !journaled.includes(claim));
+    let diff = view.balance(user_slot) - (view.base(user_slot) + (expected_units.get(user_slot) ?? 0n));
+    for (const claim of journaled) {
+      commit_dead_claim(core, view, claim, expected_units, report);
+      diff -= claim.delta_units;
+    }
     // Masks are tried in increasing order, so a zero difference is explained
     // by "none applied" before any set of zero-amount claims.
     const deltas = claims.map((claim) => claim.delta_units);
@@ -272,18 +297,80 @@ function decide_dead_claims(
     }
     if (!chosen) finding(`user ${who}: no subset of ${claims.length} dead claims explains a difference of ${diff}`);
     claims.forEach((claim, i) => {
-      const state = view.state(claim.entry);
       if (applied.has(i)) {
-        view.set_state(claim.entry, with_phase(state, L.PHASE_COMMITTED));
-        expected_units.set(user_slot, (expected_units.get(user_slot) ?? 0n) + claim.delta_units);
-        count_commit(view, core.thread_slot, kind_of(state));
-        report.inFlightCommitted++;
+        if (core.journal_on) journal_dead_claim(view, claim.entry, dead_announces, core);
+        commit_dead_claim(core, view, claim, expected_units, report);
       } else {
-        release_dead_claim(view, claim, state);
+        release_dead_claim(view, claim, view.state(claim.entry));
         report.inFlightReleased++;
       }
     });
   }
+}
+
+function commit_dead_claim(
+  core: ThreadCore, view: LedgerView, claim: Claim, expected_units: Map<number, bigint>, report: AuditReport,
+): void {
+  const state = view.state(claim.entry);
+  view.set_state(claim.entry, with_phase(state, L.PHASE_COMMITTED));
+  expected_units.set(claim.user_slot, (expected_units.get(claim.user_slot) ?? 0n) + claim.delta_units);
+  count_commit(view, core.thread_slot, kind_of(state));
+  report.inFlightCommitted++;
+}
+
+function owner_slot_of(view: LedgerView, entry: number): number {
+  return view.state(entry) >>> L.OWNER_SHIFT;
+}
+
+function ring_at(view: LedgerView, slot: number): number {
+  return view.layout.rings_offset + slot * view.layout.ring_bytes;
+}
+
+/** Is the journal record of `entry` still in its claimer's ring (appended,
+ *  not yet flushed)? (Flushed would mean its epoch closed, which a dead
+ *  claimer's announce prevents.) */
+function ring_holds(view: LedgerView, entry: number): boolean {
+  const ring = ring_at(view, owner_slot_of(view, entry));
+  const head = Atomics.load(view.u32, (ring + L.RING_HEAD) >>> 2);
+  const uuid_at = view.layout.tx_entries_offset + entry * L.ENTRY_SIZE_BYTES + L.E_UUID;
+  const bytes = view.core.bytes;
+  for (let at = Atomics.load(view.u32, (ring + L.RING_TAIL) >>> 2); at !== head; at = (at + 1) >>> 0) {
+    const record = ring + L.RING_RECORDS_AT + (at % view.layout.ring_records) * L.JOURNAL_RECORD_BYTES;
+    if (bytes.compare(bytes, uuid_at, uuid_at + 16, record + L.R_UUID, record + L.R_UUID + 16) === 0) return true;
+  }
+  return false;
+}
+
+/** Journal a dead claim audit decided applied: append its record to the
+ *  dead claimer's own ring (nobody else writes it; its earlier records have
+ *  epochs no later), with the epoch the dead call had announced — no later
+ *  than the epoch of any call that saw its effect — so the flusher writes it
+ *  no later than anything that depended on it. (The claimer checked the ring
+ *  had room before it claimed.) */
+function journal_dead_claim(view: LedgerView, entry: number, dead_announces: Map<number, bigint>, core: ThreadCore): void {
+  const slot = owner_slot_of(view, entry);
+  const ring = ring_at(view, slot);
+  const head = Atomics.load(view.u32, (ring + L.RING_HEAD) >>> 2);
+  const record = ring + L.RING_RECORDS_AT + (head % view.layout.ring_records) * L.JOURNAL_RECORD_BYTES;
+  const e = view.layout.tx_entries_offset + entry * L.ENTRY_SIZE_BYTES;
+  const bytes = core.bytes;
+  const state = view.state(entry);
+  const kind = kind_of(state);
+  bytes.fill(0, record, record + L.JOURNAL_RECORD_BYTES);
+  bytes.writeUInt8(kind, record + L.R_KIND);
+  bytes.writeUInt32LE(view.field_u32(entry, L.E_USER_SLOT), record + L.R_USER_SLOT);
+  const epoch = dead_announces.get(slot) ?? Atomics.load(core.i64, (L.HEADER_OFFSET + L.H_EPOCH) / 8);
+  bytes.writeBigUInt64LE(BigInt.asUintN(64, epoch), record + L.R_EPOCH);
+  bytes.copy(bytes, record + L.R_UUID, e + L.E_UUID, e + L.E_UUID + 16);
+  bytes.copy(bytes, record + L.R_REQUEST_UUID, e + L.E_REQUEST_UUID, e + L.E_REQUEST_UUID + 16);
+  if (kind !== L.KIND_BET) {
+    const bet = view.layout.tx_entries_offset + view.field_u32(entry, L.E_REF_ENTRY) * L.ENTRY_SIZE_BYTES;
+    bytes.copy(bytes, record + L.R_REFERENCE, bet + L.E_UUID, bet + L.E_UUID + 16);
+  }
+  bytes.copy(bytes, record + L.R_FINGERPRINT, e + L.E_FINGERPRINT, e + L.E_FINGERPRINT + 8);
+  bytes.copy(bytes, record + L.R_AMOUNT, e + L.E_AMOUNT, e + L.E_AMOUNT + 8);
+  bytes.copy(bytes, record + L.R_BALANCE_AFTER, e + L.E_BALANCE_AFTER, e + L.E_BALANCE_AFTER + 8);
+  Atomics.store(view.u32, (ring + L.RING_HEAD) >>> 2, head + 1); // publishes the record to the flusher
 }
 
 /** A commit decided by audit counts in the auditing slot (stats sums them all). */

@@ -25,7 +25,8 @@ import { segments_of, CHECKPOINT_FILE } from 'exwallet/internal/checkpoint';
 import { L } from 'exwallet/internal/layout';
 import { Random } from '../tools/random.js';
 import { Uuids, betBody, winBody, rollbackBody, okResponse } from './bodies.js';
-import { USERS, type Acked } from './durability/load_shared.js';
+import { run_and_kill, check_recovered } from './durability/crash_rounds.js';
+import type { Acked } from './durability/load_shared.js';
 
 const dirs: string[] = [];
 function fresh_dir(): string {
@@ -128,72 +129,8 @@ function run_node(source: string): Promise<string> {
 }
 
 // C9.3 SIGKILL under load -------------------------------------------------------
-
-interface Killed {
-  acked: Acked[];
-}
-
-/** Run load_child.js on `dir` and SIGKILL it after `kill_after_ms` of load. */
-function run_and_kill(dir: string, seed: number, kill_after_ms: number): Promise<Killed> {
-  const script = new URL('./durability/load_child.js', import.meta.url);
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script.pathname, dir, String(seed), '2'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let buffer = '';
-    let errors = '';
-    const acked: Acked[] = [];
-    const deadline = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`the loaded child never became ready: ${errors}`));
-    }, 30_000);
-    child.stderr.on('data', (chunk) => (errors += chunk));
-    child.stdout.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString();
-      let newline: number;
-      while ((newline = buffer.indexOf('\n')) >= 0) {
-        const line = buffer.slice(0, newline);
-        buffer = buffer.slice(newline + 1);
-        const parsed = JSON.parse(line) as Acked | { ready: true };
-        if ('ready' in parsed) {
-          clearTimeout(deadline);
-          setTimeout(() => child.kill('SIGKILL'), kill_after_ms);
-        } else {
-          acked.push(parsed);
-        }
-      }
-    });
-    child.on('exit', (code, signal) => {
-      clearTimeout(deadline);
-      if (signal !== 'SIGKILL') reject(new Error(`the child exited by itself (${code}): ${errors}`));
-      else resolve({ acked });
-    });
-  });
-}
-
-/** Recover `dir` and check it against what was acknowledged. */
-async function check_recovered(dir: string, acked: Acked[], context: string): Promise<void> {
-  const wallet = start({ dataDir: dir });
-  try {
-    const report = audit(wallet);
-    assert.ok(report.ok, `${context}: audit ${report.findings.join('; ')}`);
-    // Every acknowledged answer is there, and a duplicate replays it exactly.
-    let replayed = 0;
-    for (const answer of acked) {
-      if (answer.response.status !== RS_OK) continue;
-      const call = answer.kind === 'bet' ? bet : answer.kind === 'win' ? win : rollback;
-      const again = call(wallet, { ...answer.body, request_uuid: '99999999-0000-4000-8000-000000000000' });
-      assert.equal(again, answer.response, `${context}: acknowledged ${answer.kind} ${answer.transaction_uuid}`);
-      replayed++;
-    }
-    // Money conserved over what was recovered, and nothing negative.
-    for (const user of USERS) {
-      const now = balance(wallet, { user, request_uuid: 'r' }).balance as number;
-      assert.ok(now >= 0, `${context}: ${user} negative`);
-    }
-    assert.ok(stats(wallet).transactions >= replayed, `${context}: fewer transactions than acknowledged`);
-  } finally {
-    await close(wallet);
-  }
-}
+// run_and_kill and check_recovered live in durability/crash_rounds.ts: the
+// long crash runner (`npm run crash`) runs the same rounds by the hundred.
 
 test('C9.3 SIGKILL at random moments under 2-worker load: every acknowledged answer is recovered and replays exactly, audit is clean, the lock is taken over', async () => {
   const dir = fresh_dir();
@@ -203,7 +140,9 @@ test('C9.3 SIGKILL at random moments under 2-worker load: every acknowledged ans
     const { acked } = await run_and_kill(dir, 1000 + round, 150 + (random.next_u32() % 350));
     all_acked.push(...acked);
     assert.ok(acked.length > 0, `round ${round}: the child acknowledged nothing before it was killed`);
-    await check_recovered(dir, all_acked, `round ${round}`);
+    const check = await check_recovered(dir, all_acked, `round ${round}`);
+    assert.equal(check.violations, [], check.violations.join('\n'));
+    assert.ok(check.replayed > 0, `round ${round}: no acknowledged RS_OK answer was replayed`);
   }
 });
 
@@ -454,6 +393,55 @@ test('C9.5 recovery starts from the newest checkpoint: segments are folded into 
   // A crash while writing one: a half-written tmp file is ignored.
   writeFileSync(join(dir, `${CHECKPOINT_FILE}.tmp`), Buffer.from('half a checkpoint'));
   await check('a torn checkpoint.tmp');
+});
+
+test('C9.4 a worker killed mid-call stalls durability only until audit({ deadThreadIds }) decides its call, at every crash point; what audit decided is what a restart recovers', async () => {
+  const points = [L.CRASH_AFTER_CLAIM, L.CRASH_AFTER_SETTLE_BEGIN, L.CRASH_BEFORE_JOURNAL, L.CRASH_AFTER_BALANCE, L.CRASH_AFTER_COMMIT];
+  for (const point of points) {
+    const dir = fresh_dir();
+    const wallet = start({ ...OPTIONS, dataDir: dir, twinWaitMs: 100 });
+    createUsers(wallet, ['alice', 'bob']);
+    const ids = new Uuids();
+    const placed = betBody('alice', ids.tx(), 100, ids.req());
+    assert.is(bet(wallet, placed).status, RS_OK);
+    await durable(wallet);
+    // The dying call: a win settling that bet (so SETTLE_BEGIN is reached), in a worker that then hangs.
+    const dying = winBody('alice', ids.tx(), placed.transaction_uuid, 40, ids.req());
+    const source = `
+      import { parentPort, workerData } from 'node:worker_threads';
+      import { attach, win } from 'exwallet';
+      import { inject_crash } from 'exwallet/testing';
+      const wallet = attach(workerData.handle);
+      inject_crash(wallet, workerData.point);
+      try { win(wallet, workerData.body); } catch { parentPort.postMessage('died'); }
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);`;
+    const worker = new Worker(source, { eval: true, workerData: { handle: share(wallet), point, body: dying } });
+    const thread_id = worker.threadId;
+    await new Promise((resolve, reject) => { worker.once('message', resolve); worker.once('error', reject); });
+    await worker.terminate();
+    // bob's bet is independent of the dead call, yet its durable() waits: the
+    // dead call's epoch cannot close (for the points past the claim's announce).
+    assert.is(bet(wallet, betBody('bob', ids.tx(), 5, ids.req())).status, RS_OK);
+    let resolved = false;
+    const waited = durable(wallet).then(() => { resolved = true; });
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    assert.is(resolved, false, `point ${point}: durability waits for the dead call`);
+    const report = audit(wallet, { deadThreadIds: [thread_id] });
+    assert.ok(report.ok, `point ${point}: ${report.findings.join('; ')}`);
+    assert.is(report.inFlightCommitted + report.inFlightReleased, point === L.CRASH_AFTER_COMMIT ? 0 : 1, `point ${point}: one dead claim decided`);
+    await waited; // resumes
+    const applied = lookup(wallet, dying.transaction_uuid as string) !== undefined;
+    const moved = [L.CRASH_BEFORE_JOURNAL, L.CRASH_AFTER_BALANCE, L.CRASH_AFTER_COMMIT].includes(point);
+    assert.is(applied, moved, `point ${point}: the ledger says whether the win moved money`);
+    const alice = balance(wallet, { user: 'alice', request_uuid: 'r' }).balance;
+    await close(wallet);
+    const reopened = start({ dataDir: dir });
+    assert.is(balance(reopened, { user: 'alice', request_uuid: 'r' }).balance, alice, `point ${point}: restart agrees with audit`);
+    assert.is(lookup(reopened, dying.transaction_uuid as string) !== undefined, applied, `point ${point}: the dead win is recovered iff audit committed it`);
+    assert.is(balance(reopened, { user: 'bob', request_uuid: 'r' }).balance, 995);
+    assert.ok(audit(reopened).ok);
+    await close(reopened);
+  }
 });
 
 test.run();
