@@ -26,9 +26,11 @@ import {
  *  for tx_publish (recomputing it would cost a second SipHash per call). */
 export let probed_tag: u32 = 0;
 
+/** The keyed hash of the uuid at `uuid_ptr`: computed once per call and
+ *  passed to tx_probe_hashed (a restart probes again with the same hash). */
 // @ts-ignore: decorator
 @inline
-function hash_uuid(uuid_ptr: usize): u64 {
+export function hash_uuid(uuid_ptr: usize): u64 {
   return siphash_16(uuid_ptr, hash_key0, hash_key1);
 }
 
@@ -61,7 +63,11 @@ function uuid_equals(entry: u32, uuid_ptr: usize): bool {
  *  published after the call may be missed (the answer can be late), but an
  *  answer of "empty at pos" stays true for as long as that word is 0. */
 export function tx_probe(uuid_ptr: usize): i64 {
-  const hash = hash_uuid(uuid_ptr);
+  return tx_probe_hashed(uuid_ptr, hash_uuid(uuid_ptr));
+}
+
+/** tx_probe with the uuid's hash_uuid already computed. */
+export function tx_probe_hashed(uuid_ptr: usize, hash: u64): i64 {
   const tag = <u32>(hash >> 32);
   probed_tag = tag;
   let pos = fast_range(<u32>hash, tx_index_capacity);

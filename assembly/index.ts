@@ -12,7 +12,7 @@ export {
   user_find, user_create, user_count, user_tickets, balance_of, currency_of, user_home_position,
   user_prepare, user_publish, user_create_at,
 } from "./user_table";
-export { apply, tx_lookup, recover_tx } from "./ledger";
+export { apply, tx_lookup, recover_tx, recover_records } from "./ledger";
 export { entry_prepare_wait } from "./idempotency_table";
 
 /** Bind this instance to the wallet in its memory and to thread slot `slot`. */

@@ -28,12 +28,12 @@ import {
   CAS_RETRY_MAX, MAX_SAFE_UNITS, RESTART_MAX, RUN_OPEN, RUN_PAUSED, BET_UNITS, UNIT_HELD_BIT,
   HEADER_OFFSET, H_RELEASED_BOUND, H_EPOCH, T_BETS, T_WINS, T_ROLLBACKS, T_RELEASED,
   S_OUT_AMOUNT, S_OUT_STATE, S_OUT_REF_TEXT, ST_RING_FULL, ST_FAILED, RUN_CLOSED, CRASH_BEFORE_JOURNAL,
-  S_RECORDS, R_KIND, R_USER_SLOT, R_UUID, R_REQUEST_UUID, R_REFERENCE, R_FINGERPRINT, R_AMOUNT, R_BALANCE_AFTER,
+  S_RECORDS, JOURNAL_RECORD_BYTES, R_KIND, R_USER_SLOT, R_UUID, R_REQUEST_UUID, R_REFERENCE, R_FINGERPRINT, R_AMOUNT, R_BALANCE_AFTER,
   CRASH_AFTER_CLAIM, CRASH_AFTER_SETTLE_BEGIN, CRASH_AFTER_BALANCE, CRASH_AFTER_COMMIT, CRASH_AFTER_RECLAIM,
 } from "./layout";
 import { fingerprint } from "./fingerprint";
 import {
-  tx_probe, tx_still_absent, tx_publish, entry_reserve, entry_ptr, entry_state, entry_finish, claimed_state,
+  tx_probe, tx_probe_hashed, hash_uuid, tx_still_absent, tx_publish, entry_reserve, entry_ptr, entry_state, entry_finish, claimed_state,
   probed_tag, budget_take, budget_give,
 } from "./idempotency_table";
 import { balance_ptr } from "./user_table";
@@ -290,10 +290,11 @@ function transact(kind: u32, user_slot: u32, amount_units: i64, currency_ok: boo
   const fp = fingerprint(records_bytes);
   const uuid_ptr = scratch + S_UUID;
   const units: u32 = kind == KIND_BET ? <u32>BET_UNITS : 0;
+  const uuid_hash = hash_uuid(uuid_ptr); // once per call, whatever the restarts
 
   for (let restart = 0; restart < RESTART_MAX; restart++) {
     // 1. Idempotency: find the uuid's entry, or where it would go.
-    const found = tx_probe(uuid_ptr);
+    const found = tx_probe_hashed(uuid_ptr, uuid_hash);
     const tag = probed_tag;
     let reclaim: i32 = -1; // a RELEASED entry of this uuid, claimable again
     let empty_pos: u32 = 0;
@@ -470,7 +471,25 @@ export function tx_lookup(): u32 {
  *  (a win or rollback whose bet is not an open bet of that user) /
  *  ST_TABLE_FULL: a journal this wallet cannot hold. */
 export function recover_tx(): i32 {
-  const r = scratch + S_RECORDS;
+  return recover_record(scratch + S_RECORDS);
+}
+
+/** Recovery, in bulk: the `count` records at scratch + S_RECORDS, one after
+ *  the other (one call from JavaScript per scratch-full). Returns how many
+ *  were applied; fewer than `count` means the next one failed with the
+ *  status left at scratch + S_OUT_STATE. */
+export function recover_records(count: u32): u32 {
+  for (let i: u32 = 0; i < count; i++) {
+    const status = recover_record(scratch + S_RECORDS + <usize>i * JOURNAL_RECORD_BYTES);
+    if (status != ST_OK) {
+      store<u32>(scratch + S_OUT_STATE, <u32>status);
+      return i;
+    }
+  }
+  return count;
+}
+
+function recover_record(r: usize): i32 {
   const kind = load<u8>(r + R_KIND);
   const user_slot = load<u32>(r + R_USER_SLOT);
   invariant(kind == KIND_BET || kind == KIND_WIN || kind == KIND_ROLLBACK);

@@ -38,6 +38,10 @@ export let user_meta: usize = 0;
 export let currencies: usize = 0;
 /** Durable wallets: calls append journal records to this slot's ring. */
 export let journal_on: bool = false;
+/** A memory-only wallet's epoch, which nothing advances (no flusher): what
+ *  enter() announces. Non-zero (the header's first epoch is 1): a zero
+ *  announce reads as idle. Unused by durable wallets. */
+export let fixed_epoch: u64 = 1;
 export let ring: usize = 0; //         this slot's ring (layout_constants.ts, "The journal")
 export let ring_records: u32 = 0;
 export let tx_index: usize = 0;
@@ -94,16 +98,23 @@ export function set_budget_units(units: u32): void {
  *  the epoch: once it has stored E = e + 1 and then seen no announce <= e,
  *  every call of epoch e has left (journal.ts). The loop re-reads E so that
  *  the announced epoch is one the flusher had not yet closed.
+ *  A memory-only wallet has no flusher: its epoch is the header's first one
+ *  for life (read once in init_state), so it announces that, with no loop;
+ *  the Dekker pair (seq-cst store, then the run word) is the same.
  *  Returns the run word; anything but RUN_OPEN means: do nothing, leave. */
 export function enter(): u32 {
-  const epoch_ptr = <usize>HEADER_OFFSET + H_EPOCH;
   const announce_ptr = thread_record + T_ANNOUNCE;
-  let epoch = atomic.load<u64>(epoch_ptr);
-  for (let attempt = 0; attempt < EPOCH_ANNOUNCE_TRIES_MAX; attempt++) {
-    atomic.store<u64>(announce_ptr, epoch);
-    const now = atomic.load<u64>(epoch_ptr);
-    if (now == epoch) break;
-    epoch = now;
+  if (!journal_on) {
+    atomic.store<u64>(announce_ptr, fixed_epoch);
+  } else {
+    const epoch_ptr = <usize>HEADER_OFFSET + H_EPOCH;
+    let epoch = atomic.load<u64>(epoch_ptr);
+    for (let attempt = 0; attempt < EPOCH_ANNOUNCE_TRIES_MAX; attempt++) {
+      atomic.store<u64>(announce_ptr, epoch);
+      const now = atomic.load<u64>(epoch_ptr);
+      if (now == epoch) break;
+      epoch = now;
+    }
   }
   const run = atomic.load<u32>(<usize>HEADER_OFFSET + H_RUN);
   if (run != RUN_OPEN) leave();
@@ -112,10 +123,12 @@ export function enter(): u32 {
 
 /** The call is done with shared state. Its ticket — what a durable() after
  *  it must wait for — is the epoch open now: every state it observed was
- *  made by calls of that epoch or earlier (epochs only grow). */
+ *  made by calls of that epoch or earlier (epochs only grow). Only durable
+ *  wallets read tickets (src/core.ts keep_ticket); a memory wallet's
+ *  durable() resolves at once, so it writes none. */
 export function leave(): void {
   atomic.store<u64>(thread_record + T_ANNOUNCE, 0);
-  store<f64>(scratch + S_OUT_TICKET, <f64>atomic.load<u64>(<usize>HEADER_OFFSET + H_EPOCH));
+  if (journal_on) store<f64>(scratch + S_OUT_TICKET, <f64>atomic.load<u64>(<usize>HEADER_OFFSET + H_EPOCH));
 }
 
 /** Returns 0 on success, or a negative code naming the mismatch. */
@@ -141,6 +154,8 @@ export function init_state(slot: u32): i32 {
   user_meta = <usize>load<u32>(h + H_USER_META_OFFSET);
   currencies = <usize>load<u32>(h + H_CURRENCIES_OFFSET);
   journal_on = load<u32>(h + H_JOURNAL_ON) != 0;
+  fixed_epoch = atomic.load<u64>(h + H_EPOCH);
+  if (fixed_epoch == 0) fixed_epoch = 1;
   ring_records = load<u32>(h + H_RING_RECORDS);
   tx_index = <usize>load<u32>(h + H_TX_INDEX_OFFSET);
   tx_entries = <usize>load<u32>(h + H_TX_ENTRIES_OFFSET);

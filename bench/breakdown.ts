@@ -1,25 +1,30 @@
 // Cost breakdown of one exwallet bet, from micro-benchmarks.
 //
-// The pipeline of src/wallet.ts `transact` is replayed stage by stage with
-// the library's own internal functions (imported read-only through the
-// exwallet/internal/* subpaths: the same modules as exwallet), cumulatively: stage k runs stages 1..k for every body. The cost of stage k
-// is time(k) - time(k-1), in ns per bet, each on a fresh wallet (and fresh
-// bodies where the stage stores transactions), best of a few rounds.
-// Differences of noisy figures can come out slightly negative; they are
-// reported as measured.
+// The pipeline of src/wallet.ts `transact` is run stage by stage with the
+// library's own stage functions — validate, user_slot_of + currency_of_slot,
+// write_records, apply_waiting, respond — imported read-only through the
+// exwallet/internal/* subpaths (the same module instances as `exwallet`), not
+// a restated copy: what is timed is the code bet() runs. Cumulatively: stage
+// k runs stages 1..k for every body. The cost of stage k is time(k) -
+// time(k-1), in ns per bet, each on a fresh wallet (and fresh bodies where
+// the stage stores transactions), best of a few rounds. Differences of noisy
+// figures can come out slightly negative; they are reported as measured.
 //
 //   0 loop       fetch the pre-built body (the loop and its cache misses)
-//   1 validate   plain-object check, field reads, typeof, parse 2 uuids into
-//                scratch, safe-integer amount, currency compare
-//   2 transfer   fingerprint fields (currency, game_code, round) as records
-//                into scratch
-//   3 user       user name -> slot (the thread's Map cache) and the user's
-//                currency (per user; src/wallet.ts needs it for the records)
-//   4 apply      the WASM call: fingerprint hash, idempotency probe, checks,
-//                claim, balance compare-exchange, publish
-//   5 response   the response object { user, status, request_uuid, currency, balance }
+//   1 validate   is_plain_object_safe, the user / request_uuid reads, and
+//                validate(): field reads, typeof, parse 2 uuids into scratch,
+//                safe-integer amount
+//   2 user       user_slot_of (the thread's Map cache) and
+//                core.currency_of_slot (currencies are per user)
+//   3 records    write_records: the fingerprinted fields (currency as a
+//                mark, game_code, round) as records into scratch
+//   4 apply      apply_waiting: the WASM call (fingerprint hash, SipHash of
+//                the uuid, idempotency probe, checks, claim, balance
+//                compare-exchange, publish)
+//   5 response   respond(): the response object
 //   public bet() the real call, for comparison with stage 5: the difference
-//                is what the replay misses (wallet checks, try/catch, dispatch)
+//                is what the stages leave out (Wallet.core_of, the call
+//                generation, try/catch, the re-entrancy check, dispatch)
 //
 // If an internal module changed shape, the suite reports why it could not run
 // instead of failing the whole bench.
@@ -51,24 +56,25 @@ export type BreakdownResult =
 /* eslint-disable @typescript-eslint/no-explicit-any */
 interface Internals {
   Wallet: any;
-  parse_uuid: (text: string, u32: Uint32Array, word_index: number) => boolean;
-  is_plain_object: (value: unknown) => boolean;
+  is_plain_object_safe: (value: unknown) => boolean;
+  validate: (core: any, kind: number, b: Record<string, unknown>, user_value: unknown, request_value: unknown) => boolean;
+  fields: { amount_units: number; currency: unknown; reference: unknown };
+  write_records: (core: any, kind: number, b: Record<string, unknown>, user_currency: string | undefined) => void;
+  apply_waiting: (core: any, kind: number, user_slot: number, amount_units: number, currency_ok: number, records_bytes: number) => number;
+  respond: (core: any, status: number, user: string, request_uuid: string, currency: string) => { status: string };
   user_slot_of: (core: any, name: string) => number;
   L: any;
-  KEY_GAME_CODE: number;
-  KEY_ROUND: number;
 }
 
 async function load_internals(): Promise<Internals> {
   // Through the package's internal subpaths: the same module instances as
   // `exwallet` itself (a second copy would not know its Wallet objects).
   const from = (module: string) => import(`exwallet/internal/${module}`);
-  const [wallet, uuid, encoder, users, layout] = await Promise.all([
-    from('wallet'), from('uuid'), from('fingerprint_encoder'), from('users'), from('layout'),
-  ]);
-  const internals = {
-    Wallet: wallet.Wallet, parse_uuid: uuid.parse_uuid, is_plain_object: encoder.is_plain_object,
-    user_slot_of: users.user_slot_of, L: layout.L, KEY_GAME_CODE: encoder.KEY_GAME_CODE, KEY_ROUND: encoder.KEY_ROUND,
+  const [wallet, users, layout] = await Promise.all([from('wallet'), from('users'), from('layout')]);
+  const internals: Internals = {
+    Wallet: wallet.Wallet, is_plain_object_safe: wallet.is_plain_object_safe, validate: wallet.validate,
+    fields: wallet.fields, write_records: wallet.write_records, apply_waiting: wallet.apply_waiting,
+    respond: wallet.respond, user_slot_of: users.user_slot_of, L: layout.L,
   };
   for (const [name, value] of Object.entries(internals)) if (value === undefined) throw new Error(`internal ${name} not found`);
   return internals;
@@ -77,27 +83,13 @@ async function load_internals(): Promise<Internals> {
 let sink = 0;
 let sink_object: unknown;
 
-/** Stages 1..depth of the pipeline for every body; returns RS_OK-equivalents of apply. */
+/** Stages 1..depth of the pipeline for every body; returns the RS_OK count of apply. */
 function pipeline(x: Internals, core: any, bodies: BetBody[], depth: number): number {
-  const { parse_uuid, is_plain_object, user_slot_of, L, KEY_GAME_CODE, KEY_ROUND } = x;
-  const u32: Uint32Array = core.u32;
-  const f64: Float64Array = core.f64;
-  const s: number = core.scratch_u32;
-  const request_word = s + (L.S_REQUEST_UUID >> 2);
-  const uuid_word = s + (L.S_UUID >> 2);
-  const balance_index = core.scratch_f64 + (L.S_OUT_BALANCE >> 3);
-  const records = core.records;
-  const exports = core.exports;
-  // Currencies are per user now: src/wallet.ts looks the user up first and
-  // fingerprints `currency` against the user's own. The bench's users all
-  // have the wallet's currency, so the transfer stage compares with it (one
-  // string compare, as the real code does) and the user stage pays for the
-  // slot lookup and the user's currency (core.currency_of_slot, cached).
-  if (typeof core.currency_of_slot !== 'function' || typeof records.user_currency_field !== 'function' ||
-    typeof records.known_string_field !== 'function') {
+  const { is_plain_object_safe, validate, fields, write_records, apply_waiting, respond, user_slot_of, L } = x;
+  if (typeof core.currency_of_slot !== 'function' || typeof core.records?.bytes !== 'function') {
     throw new Error('per-user currency internals not found');
   }
-  const wallet_currency: string = bodies.length > 0 ? core.currency_of_slot(user_slot_of(core, bodies[0].user)) : '';
+  const KIND_BET: number = L.KIND_BET;
   let ok_count = 0;
   for (let i = 0; i < bodies.length; i++) {
     const b = bodies[i] as unknown as Record<string, unknown>;
@@ -105,69 +97,37 @@ function pipeline(x: Internals, core: any, bodies: BetBody[], depth: number): nu
       sink += (b.amount as number);
       continue;
     }
-    // 1. validate
-    if (!is_plain_object(b)) continue;
+    // 1. validate (as transact: shape, the two echoes, then validate())
+    if (!is_plain_object_safe(b)) continue;
     const user_value = b.user;
     const request_value = b.request_uuid;
-    const currency = b.currency;
-    const transaction_value = b.transaction_uuid;
-    const amount = b.amount;
-    const ok =
-      typeof user_value === 'string' &&
-      typeof request_value === 'string' && parse_uuid(request_value, u32, request_word) &&
-      typeof transaction_value === 'string' && parse_uuid(transaction_value, u32, uuid_word) &&
-      typeof currency === 'string' && typeof amount === 'number' && Number.isSafeInteger(amount);
-    if (!ok) continue;
+    if (!validate(core, KIND_BET, b, user_value, request_value)) continue;
+    const user = user_value as string;
     if (depth === 1) {
-      sink += currency === wallet_currency ? 1 : 0;
+      sink += fields.amount_units;
       continue;
     }
-    // 2. transfer the fingerprinted fields (as src/wallet.ts write_records
-    // does for a bet: the user's currency as a mark, game_code and round
-    // under their known keys, amount compared exactly and not a record)
-    records.reset();
-    for (const key in b) {
-      switch (key) {
-        case 'user':
-        case 'transaction_uuid':
-        case 'request_uuid':
-        case 'amount':
-          continue;
-        case 'currency':
-          if (currency === wallet_currency) records.user_currency_field();
-          else records.other_currency_field();
-          continue;
-        case 'game_code':
-        case 'round': {
-          const value = b[key];
-          if (typeof value === 'string') records.known_string_field(key === 'round' ? KEY_ROUND : KEY_GAME_CODE, value);
-          else records.value_field(key, value);
-          continue;
-        }
-      }
-      const value = b[key];
-      if (typeof value === 'string') records.string_field(key, value);
-      else records.value_field(key, value);
-    }
-    if (depth === 2) {
-      sink += records.bytes();
-      continue;
-    }
-    // 3. user lookup, and the user's currency
-    const user_slot = user_slot_of(core, user_value as string);
+    // 2. user lookup, and the user's currency
+    const user_slot = user_slot_of(core, user);
     if (user_slot < 0) continue;
     const user_currency: string = core.currency_of_slot(user_slot);
-    if (depth === 3) {
+    if (depth === 2) {
       sink += user_slot + user_currency.length;
       continue;
     }
+    // 3. the fingerprint records
+    write_records(core, KIND_BET, b, user_currency);
+    if (depth === 3) {
+      sink += core.records.bytes();
+      continue;
+    }
     // 4. the WASM call
-    const currency_ok = currency === user_currency ? 1 : 0;
-    const status = exports.apply(L.KIND_BET, user_slot, amount, currency_ok, records.bytes());
+    const currency_ok = fields.currency === user_currency ? 1 : 0;
+    const status = apply_waiting(core, KIND_BET, user_slot, fields.amount_units, currency_ok, core.records.bytes());
     if (status === L.ST_OK) ok_count++;
     if (depth === 4) continue;
     // 5. the response
-    sink_object = { user: user_value, status: RS_OK, request_uuid: request_value, currency: user_currency, balance: f64[balance_index] };
+    sink_object = respond(core, status, user, request_value as string, user_currency);
   }
   return ok_count;
 }
@@ -200,7 +160,7 @@ export async function run_breakdown(options: BreakdownOptions): Promise<Breakdow
   const rng = new Random(options.seed, 9);
   const warm_calls = Math.min(20_000, options.calls);
   const shared_bodies = bet_bodies(rng, options.users, options.calls); // stages 0-3 change nothing: reusable
-  const stage_names = ['loop', 'validate', 'transfer', 'user', 'apply', 'response'];
+  const stage_names = ['loop', 'validate', 'user', 'records', 'apply', 'response'];
   // Each round times every stage once; the best of the rounds is kept, so a
   // burst of other load on the machine does not land in one stage's figure.
   const best = new Array<number>(stage_names.length + 1).fill(Infinity);
@@ -209,7 +169,7 @@ export async function run_breakdown(options: BreakdownOptions): Promise<Breakdow
   for (let round = 0; round < options.rounds; round++) {
     try {
       for (let depth = 0; depth < stage_names.length; depth++) {
-        const stores = depth >= 4;
+        const stores = depth >= 4; // apply stores the bets: fresh bodies
         const wallet = exwallet_for(options.users, { bets: warm_calls + options.calls });
         const core = x.Wallet.core_of(wallet);
         pipeline(x, core, bet_bodies(rng, options.users, warm_calls), depth); // warm-up

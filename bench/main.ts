@@ -23,12 +23,13 @@ import { run_latency, measure_timer_overhead } from './latency.js';
 import { run_memory } from './memory.js';
 import { run_breakdown } from './breakdown.js';
 import { run_profile } from './profile.js';
+import { run_durable, render_durable_table, render_durable_svg, type DurableOptions } from './durable.js';
 import { check_parity } from './peers/parity.js';
 import { SCHEMA, compute_ratios, compute_targets, render_table, render_svg, type BenchResults } from './report.js';
 import { log, collect_garbage } from './lib.js';
 import { parse_flags, integer_flag, usage_line, UsageError, EXIT_USAGE } from '../tools/cli.js';
 
-export const SUITES = ['single', 'workers', 'scaling', 'owner', 'benny', 'latency', 'memory', 'breakdown', 'profile'] as const;
+export const SUITES = ['single', 'workers', 'scaling', 'owner', 'benny', 'latency', 'memory', 'breakdown', 'profile', 'durable'] as const;
 type Suite = (typeof SUITES)[number];
 type Mode = 'full' | 'quick' | 'tiny';
 
@@ -61,6 +62,8 @@ interface Sizes {
   breakdown_rounds: number;
   profile_calls: number;
   deadline_ms: number;
+  /** The durable suite (durable.ts). */
+  durable: Omit<DurableOptions, 'users' | 'seed' | 'deadline_ms'>;
 }
 
 const SIZES: Record<Mode, Sizes> = {
@@ -71,6 +74,10 @@ const SIZES: Record<Mode, Sizes> = {
     benny_max_time_s: 1, benny_min_time_s: undefined, benny_min_samples: 5, benny_pool_max: 4_000_000, benny_pool_min: 100_000, benny_estimate_calls: 20_000, benny_cycle_pool: 100_000,
     latency_stored: [100_000, 1_000_000, 4_000_000], latency_calls: 200_000,
     memory_fill: 1_000_000, breakdown_calls: 500_000, breakdown_rounds: 3, profile_calls: 1_000_000, deadline_ms: 300_000,
+    durable: {
+      calls: 1_000_000, worker_calls: 500_000, warmup_calls: 20_000, groups: [1000, 100], pg: true, pg_clients: [8, 32], pg_seconds: 5,
+      paces: [10_000, 100_000, null], pace_seconds: 3, pace_calls_max: 1_000_000, pg_paces: [1_000, 10_000], recovery_checkpointed: 3_000_000, recovery_tail: 1_000_000,
+    },
   },
   quick: {
     users: 10_000, single_calls: 200_000, single_rounds: 1, warmup_calls: 20_000,
@@ -79,6 +86,10 @@ const SIZES: Record<Mode, Sizes> = {
     benny_max_time_s: 0.05, benny_min_time_s: 0.01, benny_min_samples: 5, benny_pool_max: 1_000_000, benny_pool_min: 20_000, benny_estimate_calls: 5_000, benny_cycle_pool: 10_000,
     latency_stored: [100_000, 300_000], latency_calls: 20_000,
     memory_fill: 100_000, breakdown_calls: 50_000, breakdown_rounds: 2, profile_calls: 100_000, deadline_ms: 120_000,
+    durable: {
+      calls: 200_000, worker_calls: 100_000, warmup_calls: 10_000, groups: [1000, 100], pg: true, pg_clients: [8, 32], pg_seconds: 2,
+      paces: [10_000, 100_000, null], pace_seconds: 1, pace_calls_max: 200_000, pg_paces: [1_000], recovery_checkpointed: 750_000, recovery_tail: 250_000,
+    },
   },
   tiny: {
     users: 100, single_calls: 2_000, single_rounds: 2, warmup_calls: 500,
@@ -87,6 +98,10 @@ const SIZES: Record<Mode, Sizes> = {
     benny_max_time_s: 0.005, benny_min_time_s: 0.001, benny_min_samples: 2, benny_pool_max: 20_000, benny_pool_min: 20_000, benny_estimate_calls: 500, benny_cycle_pool: 1_000,
     latency_stored: [1_000, 3_000], latency_calls: 1_000,
     memory_fill: 2_000, breakdown_calls: 2_000, breakdown_rounds: 1, profile_calls: 2_000, deadline_ms: 60_000,
+    durable: {
+      calls: 3_000, worker_calls: 2_000, warmup_calls: 500, groups: [1000, 100], pg: false, pg_clients: [2], pg_seconds: 0.2,
+      paces: [10_000, null], pace_seconds: 0.1, pace_calls_max: 2_000, pg_paces: [], recovery_checkpointed: 3_000, recovery_tail: 2_000,
+    },
   },
 };
 
@@ -269,6 +284,14 @@ async function main(): Promise<void> {
     expect_all_ok('profile', results.profile.ok, results.profile.calls);
   }
 
+  let durable: Awaited<ReturnType<typeof run_durable>> | undefined;
+  if (suites.has('durable')) {
+    log('durable: exwallet with a dataDir vs in memory, (a\') Map + JSON lines, (p) PostgreSQL');
+    durable = await run_durable({ ...sizes.durable, users, seed, deadline_ms: sizes.deadline_ms });
+    problems.push(...durable.problems);
+    collect_garbage();
+  }
+
   results.machine.loadavg_after = os.loadavg();
   results.duration_s = Math.round((Date.now() - started.getTime()) / 100) / 10;
   results.ratios = compute_ratios(results);
@@ -276,12 +299,27 @@ async function main(): Promise<void> {
 
   const out = args.out ?? default_out(args.mode);
   mkdirSync(out, { recursive: true });
-  const json_path = join(out, 'latest.json');
-  writeFileSync(`${json_path}.tmp`, JSON.stringify(results, null, 2) + '\n');
-  renameSync(`${json_path}.tmp`, json_path); // readers never see half a file
-  writeFileSync(join(out, 'throughput.svg'), render_svg(results));
-  process.stdout.write(render_table(results) + '\n');
-  log(`wrote ${json_path} and ${join(out, 'throughput.svg')}`);
+  const write_json = (name: string, value: unknown) => {
+    const path = join(out, name);
+    writeFileSync(`${path}.tmp`, JSON.stringify(value, null, 2) + '\n');
+    renameSync(`${path}.tmp`, path); // readers never see half a file
+    return path;
+  };
+  // The durable suite has its own files: `--only durable` must not replace
+  // latest.json (the other suites' figures) with a run that has none of them.
+  if ([...suites].some((suite) => suite !== 'durable')) {
+    const json_path = write_json('latest.json', results);
+    writeFileSync(join(out, 'throughput.svg'), render_svg(results));
+    process.stdout.write(render_table(results) + '\n');
+    log(`wrote ${json_path} and ${join(out, 'throughput.svg')}`);
+  }
+  if (durable) {
+    const { targets: _t, ratios: _r, ...run } = results;
+    const json_path = write_json('durable.json', { ...run, schema: 'exwallet-bench-durable/1', ratios: durable.ratios, targets: durable.targets, durable });
+    writeFileSync(join(out, 'durable.svg'), render_durable_svg(durable, `${args.mode} run, ${results.started_at.slice(0, 10)}, load ${results.machine.loadavg_before[0].toFixed(2)}→${results.machine.loadavg_after[0].toFixed(2)}`));
+    process.stdout.write(render_durable_table(durable) + '\n');
+    log(`wrote ${json_path} and ${join(out, 'durable.svg')}`);
+  }
   if (problems.length > 0) process.exitCode = 2;
 }
 

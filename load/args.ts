@@ -21,9 +21,14 @@ export interface LoadArgs {
   max_transactions: number;
   /** Break the bookkeeping on purpose: the run must fail (proves the checks can). */
   canary: boolean;
+  /** A durable run: the wallet's dataDir (undefined: memory only). */
+  data_dir: string | undefined;
+  /** Durable runs: calls a worker makes between two awaits of durable(). */
+  batch: number;
 }
 
 export const DEFAULT_SECONDS = 10;
+export const DEFAULT_BATCH = 256;
 export const DEFAULT_USERS = 10_000;
 // The transaction budget (the wallet's maxTransactions) is sized for the run
 // unless --max-transactions says otherwise. It is a budget of entries
@@ -75,6 +80,17 @@ Options:
   --json                print the report as JSON on stdout (and nothing else there)
   --canary              corrupt one balance and one retry check on purpose: the run
                         must then FAIL (proves that the checks can fail)
+  --data-dir DIR        a durable run: the wallet journals to DIR (a new or empty
+                        directory; it is left there). Each worker awaits durable()
+                        after each batch of calls and counts an answer only once
+                        durable() resolved for it, as a service answering only then;
+                        the report adds the durable() wait latency and the durable
+                        answers per second, then closes the wallet, starts it again
+                        on DIR and checks the recovery: up to 20k acknowledged
+                        transactions (all, if fewer) replay the same answer, every
+                        balance is as before the restart, audit ok; and its time
+  --batch N             with --data-dir: calls per worker between two durable()
+                        waits (default: ${DEFAULT_BATCH})
   -h, --help            show this help
 
 The mix: with --seed and --ops, one worker sends the same requests every run;
@@ -90,6 +106,8 @@ const FLAGS = {
   'max-transactions': { type: 'string' },
   json: { type: 'boolean' },
   canary: { type: 'boolean' },
+  'data-dir': { type: 'string' },
+  batch: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -113,6 +131,9 @@ export function parse_load_args(argv: readonly string[]): LoadArgs {
   // names; beyond these the runner measures the machine's swap, not the wallet.
   const workers = integer_flag('workers', values.workers, availableParallelism(), 1, 256);
   const ops = values.ops === undefined ? undefined : integer_flag('ops', values.ops, 0, 1, Number.MAX_SAFE_INTEGER);
+  const data_dir = values['data-dir'];
+  if (data_dir !== undefined && data_dir.trim() === '') throw new UsageError('--data-dir needs a directory path, got ""');
+  if (values.batch !== undefined && data_dir === undefined) throw new UsageError('--batch is for durable runs: give --data-dir too');
   return {
     workers,
     users: integer_flag('users', values.users, DEFAULT_USERS, 1, 1_048_576),
@@ -127,5 +148,7 @@ export function parse_load_args(argv: readonly string[]): LoadArgs {
       'max-transactions', values['max-transactions'], default_max_transactions(workers, seconds, ops), 1000, TABLE_MAX,
     ),
     canary: values.canary === true,
+    data_dir,
+    batch: integer_flag('batch', values.batch, DEFAULT_BATCH, 1, 1_000_000),
   };
 }

@@ -9,7 +9,7 @@
 // interrupted (SIGINT/SIGTERM: the partial report is printed first).
 
 import { Worker } from 'node:worker_threads';
-import { start, share, createUsers, balance, audit, stats, type Wallet } from 'exwallet';
+import { start, share, createUsers, balance, audit, stats, type Wallet, type WalletOptions } from 'exwallet';
 import { corrupt_balance } from 'exwallet/testing';
 import { UsageError, usage_line, EXIT_USAGE } from '../tools/cli.js';
 import { parse_load_args, usage, type LoadArgs } from './args.js';
@@ -17,6 +17,7 @@ import { Progress } from './progress.js';
 import { build_report, format_report, type DoneMessage, type RunOutcome } from './report.js';
 import { histogram_create, histogram_add, histogram_difference, histogram_percentile_ns } from './histogram.js';
 import { STATUS_COUNT, BUDGET_UNITS_PER_BET, type WorkerSetup, type WorkerMessage, type ParentMessage } from './messages.js';
+import { data_dir_problem, restart_and_verify, RESTART_SAMPLES_MAX } from './durable.js';
 
 const INITIAL_BALANCE_UNITS = 100_000;
 const CURRENCY = 'USD';
@@ -78,6 +79,8 @@ async function run(args: LoadArgs, wallet: Wallet, users: string[]): Promise<Run
       budget_units_max: worker_budget_units(args.max_transactions, args.workers),
       progress_interval_ms: PROGRESS_INTERVAL_MS, contest_slot_ms: args.workers > 1 ? CONTEST_SLOT_MS : 0,
       canary: args.canary && i === 0,
+      durable_batch_calls: args.data_dir === undefined ? 0 : args.batch,
+      samples_max: Math.ceil(RESTART_SAMPLES_MAX / args.workers),
     };
     const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: setup });
     const state: WorkerState = {
@@ -237,16 +240,26 @@ export async function main(argv: readonly string[]): Promise<number> {
     return EXIT_USAGE;
   }
   const users = user_names(args.users);
+  const problem = args.data_dir === undefined ? undefined : data_dir_problem(args.data_dir);
+  if (problem !== undefined) {
+    process.stderr.write(usage_line(PROGRAM, problem) + '\n');
+    return EXIT_USAGE;
+  }
   let wallet: Wallet;
   try {
-    wallet = start({
+    const options: WalletOptions = {
       maxUsers: args.users, maxTransactions: args.max_transactions, maxThreads: args.workers + 2,
       initialBalance: INITIAL_BALANCE_UNITS, currency: CURRENCY,
       prefault: true, // as a latency-critical service would: no call pays for a first-touch page fault
-    });
+    };
+    wallet = start(args.data_dir === undefined ? options : { ...options, dataDir: args.data_dir });
   } catch (error) {
-    if (!(error instanceof RangeError)) throw error;
-    process.stderr.write(usage_line(PROGRAM, error.message) + '\n');
+    // A durable run: the directory cannot be created, locked or written (an
+    // fs error, EXWALLET_LOCKED): the command line's fault, one line too.
+    const code = (error as { code?: unknown }).code;
+    if (!(error instanceof RangeError) && !(args.data_dir !== undefined && typeof code === 'string')) throw error;
+    const message = error instanceof RangeError ? error.message : `--data-dir ${args.data_dir}: ${(error as Error).message.split('\n')[0]}`;
+    process.stderr.write(usage_line(PROGRAM, message) + '\n');
     return EXIT_USAGE;
   }
   createUsers(wallet, users);
@@ -254,10 +267,18 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(
       `exwallet load: ${args.workers} workers, ${args.users} users, ` +
         `${args.ops === undefined ? `${args.seconds} s` : `${args.ops} calls`}, seed ${args.seed}` +
-        `${args.seed_given ? '' : ' (drawn: pass --seed to replay this mix)'}\n`,
+        `${args.seed_given ? '' : ' (drawn: pass --seed to replay this mix)'}` +
+        `${args.data_dir === undefined ? '' : `, durable in ${args.data_dir} (durable() every ${args.batch} calls per worker)`}\n`,
     );
   }
-  const report = build_report(await run(args, wallet, users));
+  const outcome = await run(args, wallet, users);
+  if (args.data_dir !== undefined) {
+    if (!args.json) process.stderr.write(`exwallet load: closing the wallet, restarting it on ${args.data_dir} and checking the recovery\n`);
+    const samples = outcome.done.flatMap((d) => d?.durable?.samples ?? []);
+    const acknowledged = outcome.done.reduce((sum, d) => sum + (d?.durable?.acked_applied ?? 0), 0);
+    outcome.restart = await restart_and_verify(wallet, args.data_dir, users, outcome.final_balances, samples, acknowledged);
+  }
+  const report = build_report(outcome);
   process.stdout.write((args.json ? JSON.stringify(report, null, 2) : format_report(report)) + '\n');
   if (report.interrupted) return EXIT_INTERRUPTED;
   return report.ok ? 0 : 1;

@@ -73,7 +73,36 @@ export interface WorkerSetup {
   contest_slot_ms: number;
   /** Falsify one retry check on purpose (--canary): the run must fail. */
   canary: boolean;
+  /** A durable run (--data-dir): calls between two awaits of durable(); 0:
+   *  a memory-only run (no waits). */
+  durable_batch_calls: number;
+  /** Durable runs: acknowledged transactions this worker keeps as samples
+   *  for the restart check (a uniform sample of those it applied). */
+  samples_max: number;
 }
+
+/** One acknowledged transaction this worker applied: the request and its answer. */
+export interface AckedSample {
+  kind: number;
+  body: unknown;
+  answer: WalletResponse;
+}
+
+/** What a worker of a durable run counted about durable(). */
+export interface DurableCounters {
+  /** Calls whose durable() resolved: the answers a service could send. */
+  acked_calls: number;
+  /** Transactions this worker applied that were acknowledged. */
+  acked_applied: number;
+  /** durable() awaits, and their latency (ns, histogram.ts). */
+  waits: number;
+  wait_histogram: Float64Array;
+  /** durable() rejected (EXWALLET_JOURNAL_FAILED, ...): its message. */
+  error: string | undefined;
+  samples: AckedSample[];
+}
+
+export type StopReason = 'time' | 'calls' | 'interrupt' | 'budget' | 'journal_failed';
 
 /** parent -> worker. */
 export type ParentMessage =
@@ -115,7 +144,7 @@ export type WorkerMessage =
   | ({ kind: 'progress' } & Counters)
   | ({
       kind: 'done';
-      stopped_by: 'time' | 'calls' | 'interrupt' | 'budget';
+      stopped_by: StopReason;
       elapsed_ms: number;
       scenario_calls: Float64Array;
       scenario_failures: Float64Array;
@@ -129,4 +158,6 @@ export type WorkerMessage =
       negative_balances_seen: number;
       failures: FailureSample[];
       contest: ContestObservations;
+      /** Durable runs only. */
+      durable?: DurableCounters;
     } & Counters);

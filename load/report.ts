@@ -14,6 +14,12 @@
 //   audit               audit(wallet).ok: every balance agrees with the ledger
 //   workers             every worker finished and reported
 //   calls_made          at least one call was made (a run of none proved nothing)
+// and in a durable run (--data-dir; load/durable.ts):
+//   durable             every call's answer was acknowledged (its durable()
+//                       resolved), the journal never failed
+//   restart             after close and start on the same directory: every
+//                       sampled acknowledged transaction replays its answer,
+//                       every balance is as before, audit ok
 
 import type { AuditReport } from 'exwallet';
 import { STATUS_NAMES, STATUS_COUNT, type WorkerMessage, type FailureSample } from './messages.js';
@@ -23,6 +29,7 @@ import {
 } from './histogram.js';
 import { format_count } from './progress.js';
 import type { LoadArgs } from './args.js';
+import type { RestartFigures } from './durable.js';
 
 export type DoneMessage = Extract<WorkerMessage, { kind: 'done' }>;
 
@@ -42,6 +49,22 @@ export interface RunOutcome {
   max_transactions: number;
   /** stats(wallet) after the run (maxTransactions is a budget: 2 units per applied bet, see messages.ts). */
   budget?: BudgetFigures;
+  /** Durable runs: the restart-and-verify step (load/durable.ts). */
+  restart?: RestartFigures;
+}
+
+export interface DurableFigures {
+  data_dir: string;
+  /** Calls per worker between two durable() waits. */
+  batch_calls: number;
+  /** Answers whose durable() resolved, over all workers, and per second of the run. */
+  acknowledged_calls: number;
+  acknowledged_per_second: number;
+  acknowledged_transactions: number;
+  waits: number;
+  /** Latency of one await durable(wallet) in a worker. */
+  wait_us: { mean: number; p50: number; p99: number; p99_9: number; max: number };
+  errors: string[];
 }
 
 export interface BudgetFigures {
@@ -91,12 +114,19 @@ export interface LoadReport {
     no_negative_balance: Check;
     audit: Check;
     workers: Check;
+    /** Durable runs only. */
+    durable?: Check;
+    restart?: Check;
   };
   failures: FailureSample[];
+  /** Durable runs only (--data-dir). */
+  durable?: DurableFigures;
+  restart?: RestartFigures;
 }
 
 const round_us = (ns: number): number => Math.round(ns / 10) / 100;
 const format_us = (us: number): string => (us < 1000 ? `${us.toFixed(1)} µs` : `${(us / 1000).toFixed(1)} ms`);
+const format_ms = (ms: number): string => (ms < 1000 ? `${ms.toFixed(0)} ms` : `${(ms / 1000).toFixed(2)} s`);
 
 function contest_check(done: DoneMessage[]): {
   slots: number; applied_bets: number; replayed_answers: number; answer_mismatches: number; double_settlements: number;
@@ -218,6 +248,44 @@ export function build_report(outcome: RunOutcome): LoadReport {
     workers: { ok: workers_ok, finished: done.length, of: outcome.args.workers, errors: outcome.worker_errors },
   };
 
+  let durable: DurableFigures | undefined;
+  if (outcome.args.data_dir !== undefined) {
+    const waits = histogram_create();
+    let acknowledged_calls = 0;
+    let acknowledged_transactions = 0;
+    let wait_count = 0;
+    const errors: string[] = [];
+    for (const d of done) {
+      if (d.durable === undefined) continue;
+      histogram_add(waits, d.durable.wait_histogram);
+      acknowledged_calls += d.durable.acked_calls;
+      acknowledged_transactions += d.durable.acked_applied;
+      wait_count += d.durable.waits;
+      if (d.durable.error !== undefined) errors.push(d.durable.error);
+    }
+    durable = {
+      data_dir: outcome.args.data_dir,
+      batch_calls: outcome.args.batch,
+      acknowledged_calls,
+      acknowledged_per_second: seconds > 0 ? Math.round(acknowledged_calls / seconds) : 0,
+      acknowledged_transactions,
+      waits: wait_count,
+      wait_us: {
+        mean: round_us(histogram_mean_ns(waits)),
+        p50: round_us(histogram_percentile_ns(waits, 50)),
+        p99: round_us(histogram_percentile_ns(waits, 99)),
+        p99_9: round_us(histogram_percentile_ns(waits, 99.9)),
+        max: round_us(histogram_percentile_ns(waits, 100)),
+      },
+      errors,
+    };
+    checks.durable = {
+      ok: errors.length === 0 && acknowledged_calls === calls, acknowledged_calls, of: calls, journal_errors: errors,
+    };
+    const r = outcome.restart;
+    checks.restart = r === undefined ? { ok: false, error: 'no restart was made' } : { ...r, ok: r.ok };
+  }
+
   const statuses: Record<string, number> = {};
   STATUS_NAMES.forEach((name, s) => { statuses[name] = status_counts[s]; });
   const scenarios: LoadReport['scenarios'] = {};
@@ -250,6 +318,7 @@ export function build_report(outcome: RunOutcome): LoadReport {
     },
     checks,
     failures,
+    ...(durable === undefined ? {} : { durable, restart: outcome.restart }),
   };
 }
 
@@ -278,6 +347,24 @@ export function format_report(report: LoadReport): string {
     `latency      p50 ${format_us(l.p50)}  p99 ${format_us(l.p99)}  p99.9 ${format_us(l.p99_9)}  max ${format_us(l.max)}` +
       '  (one call, timed in its thread)',
   );
+  const d = report.durable;
+  if (d !== undefined) {
+    const w = d.wait_us;
+    out.push(
+      `durable      ${format_count(d.acknowledged_calls)} answers acknowledged after durable(): ${format_count(d.acknowledged_per_second)} durable answers/s ` +
+        `(${format_count(d.waits)} waits, one per ≤ ${format_count(d.batch_calls)} calls of a worker; journal in ${d.data_dir})`,
+    );
+    out.push(`durable()    p50 ${format_us(w.p50)}  p99 ${format_us(w.p99)}  p99.9 ${format_us(w.p99_9)}  max ${format_us(w.max)}  (one await durable(wallet), in a worker)`);
+  }
+  const r = report.restart;
+  if (r !== undefined) {
+    out.push(
+      r.error !== undefined && r.recovery_ms === 0
+        ? `restart      FAILED: ${r.error}`
+        : `restart      close ${format_ms(r.close_ms)}, recovery ${format_ms(r.recovery_ms)}: ${format_count(r.transactions_recovered)} of ` +
+          `${format_count(r.transactions_before)} transactions back (data dir ${(r.data_dir_bytes / 2 ** 20).toFixed(1)} MiB)`,
+    );
+  }
   out.push('');
   out.push('statuses');
   const width = Math.max(...STATUS_NAMES.map((n) => n.length));
@@ -314,6 +401,23 @@ export function format_report(report: LoadReport): string {
         `${a.negativeBalances} negative, ${a.settlementErrors} bad settlements`,
   );
   out.push(`  ${mark(c.workers.ok)} workers: ${c.workers.finished} of ${c.workers.of} finished`);
+  if (c.durable !== undefined) {
+    out.push(
+      `  ${mark(c.durable.ok)} durable: ${format_count(c.durable.acknowledged_calls as number)} of ${format_count(c.durable.of as number)} answers acknowledged after durable()` +
+        `${(c.durable.journal_errors as string[]).length > 0 ? `; durable() rejected: ${(c.durable.journal_errors as string[])[0]}` : ', the journal never failed'}`,
+    );
+  }
+  if (r !== undefined) {
+    out.push(
+      `  ${mark(r.ok)} restart: ${format_count(r.sampled)} of ${format_count(r.acknowledged_transactions)} acknowledged transactions replayed, ` +
+        `${r.replay_mismatches} with another answer; ${format_count(r.users_checked)} balances, ${r.balance_mismatches} not as before the restart, ` +
+        `${r.negative_balances} negative; ${format_count(r.transactions_recovered)} of ${format_count(r.transactions_before)} transactions; audit ${r.audit_ok ? 'ok' : 'FAILED'}`,
+    );
+    if (r.error !== undefined) out.push(`       ${r.error}`);
+    for (const e of [...r.examples, ...r.audit_findings.map((f) => `audit after the restart: ${f}`)]) out.push(`       ${e}`);
+  } else if (c.restart !== undefined) {
+    out.push(`  FAIL restart: ${String(c.restart.error)}`);
+  }
   for (const e of c.workers.errors as string[]) out.push(`       ${e}`);
   for (const e of [...(c.money_conserved.examples as string[]), ...(c.exactly_once.examples as string[])]) out.push(`       ${e}`);
   if ('findings' in a) for (const f of a.findings as string[]) out.push(`       audit: ${f}`);

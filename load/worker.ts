@@ -8,17 +8,26 @@
 // The loop runs in slices of SLICE_MS and yields to the event loop between
 // them, so that the parent's 'stop' message is seen and progress is posted
 // while the run goes on.
+//
+// A durable run (--data-dir): a slice ends after at most durable_batch_calls
+// calls too, and the worker then awaits durable(wallet), as a service that
+// answers a batch of requests only once they are on disk. The batch's calls
+// count as acknowledged only when it resolved; the applied transactions
+// among them feed a uniform sample (reservoir) that the parent replays after
+// a restart.
 
 import { parentPort, workerData } from 'node:worker_threads';
 import {
-  attach, detach, bet, win, rollback, balance,
+  attach, detach, bet, win, rollback, balance, durable,
   type Wallet, type WalletResponse, type BetRequest, type WinRequest, type RollbackRequest, type BalanceRequest,
 } from 'exwallet';
 import { SessionMix, SCENARIOS, SCENARIO_COUNT, K_BET, K_WIN, K_ROLLBACK, K_BALANCE, type Client } from './mix.js';
 import { histogram_create, histogram_record } from './histogram.js';
+import { Random } from '../tools/random.js';
 import {
   STATUS_COUNT, STATUS_NAMES, S_OK, BUDGET_UNITS_PER_BET, status_index,
   type WorkerSetup, type ParentMessage, type WorkerMessage, type FailureSample, type ContestObservations,
+  type AckedSample, type DurableCounters, type StopReason,
 } from './messages.js';
 
 const SLICE_MS = 20;
@@ -57,9 +66,12 @@ class WorkerClient implements Client {
   now_ms = performance.now();
   /** --canary: the next retry is compared with a falsified original. */
   canary_armed: boolean;
+  /** Durable runs: the transactions applied since the last durable() resolved. */
+  pending: AckedSample[] | undefined;
 
-  constructor(readonly wallet: Wallet, readonly worker_index: number, users_count: number, canary: boolean) {
+  constructor(readonly wallet: Wallet, readonly worker_index: number, users_count: number, canary: boolean, durable_run: boolean) {
     this.canary_armed = canary;
+    this.pending = durable_run ? [] : undefined;
     this.money_units = new Float64Array(users_count);
   }
 
@@ -90,6 +102,7 @@ class WorkerClient implements Client {
       this.applied++;
       if (kind === K_BET) this.budget_units += BUDGET_UNITS_PER_BET;
       if (user_index >= 0) this.money_units[user_index] += credit_units;
+      this.pending?.push({ kind, body, answer });
     }
     if (answer.balance !== undefined && answer.balance < 0) {
       this.negative_balances_seen++;
@@ -116,14 +129,40 @@ class WorkerClient implements Client {
   }
 }
 
+/** A uniform sample of the acknowledged transactions (reservoir sampling). */
+class Reservoir {
+  readonly items: AckedSample[] = [];
+  seen = 0;
+  readonly #random: Random;
+
+  constructor(readonly max: number, seed: number, worker_index: number) {
+    this.#random = new Random(seed, 0x5a_0000 + worker_index);
+  }
+
+  add(item: AckedSample): void {
+    this.seen++;
+    if (this.items.length < this.max) {
+      this.items.push(item);
+      return;
+    }
+    const at = this.#random.below(this.seen);
+    if (at < this.max) this.items[at] = item;
+  }
+}
+
 function run(setup: WorkerSetup): void {
   const port = parentPort;
   if (port === null) throw new Error('load worker: must run in a worker thread');
   const wallet = attach(setup.handle);
-  const client = new WorkerClient(wallet, setup.worker_index, setup.users.length, setup.canary);
+  const durable_run = setup.durable_batch_calls > 0;
+  const client = new WorkerClient(wallet, setup.worker_index, setup.users.length, setup.canary, durable_run);
   const mix = new SessionMix(setup);
   const contest: ContestObservations = { slots: [], bet_request_uuids: [], bet_balances: [], settled_here: [] };
   const post = (message: WorkerMessage): void => port.postMessage(message);
+  const reservoir = new Reservoir(setup.samples_max, setup.seed, setup.worker_index);
+  const durable_counters: DurableCounters = {
+    acked_calls: 0, acked_applied: 0, waits: 0, wait_histogram: histogram_create(), error: undefined, samples: reservoir.items,
+  };
 
   let stop_requested = false;
   let started = false;
@@ -137,33 +176,52 @@ function run(setup: WorkerSetup): void {
 
   const progress = (): void => {
     post({
-      kind: 'progress', calls: client.calls,
+      kind: 'progress', calls: durable_run ? durable_counters.acked_calls : client.calls,
       status_counts: client.status_counts.slice(), latency_histogram: client.latency_histogram.slice(),
     });
   };
 
-  const finish = (stopped_by: 'time' | 'calls' | 'interrupt' | 'budget'): void => {
+  const finish = (stopped_by: StopReason): void => {
     // Give the thread slot back before saying we are done: the parent may
     // audit as soon as every worker has exited.
     detach(wallet);
+    durable_counters.samples = reservoir.items;
     post({
       kind: 'done', stopped_by, elapsed_ms: performance.now() - start_ms,
       calls: client.calls, status_counts: client.status_counts, latency_histogram: client.latency_histogram,
       scenario_calls: client.scenario_calls, scenario_failures: client.scenario_failures,
       money_units: client.money_units, applied: client.applied, budget_units: client.budget_units, replay_mismatches: client.replay_mismatches,
       unexpected_statuses: client.unexpected_statuses, negative_balances_seen: client.negative_balances_seen,
-      failures: client.failures, contest,
+      failures: client.failures, contest, ...(durable_run ? { durable: durable_counters } : {}),
     });
     port.close();
   };
 
+  const stop_reason = (): StopReason | undefined => {
+    if (stop_requested) return 'interrupt';
+    if (client.now_ms >= end_ms) return 'time';
+    if (client.calls >= setup.calls_max) return 'calls';
+    if (client.budget_units >= setup.budget_units_max) return 'budget';
+    return undefined;
+  };
+
+  /** After a slice (and, in a durable run, its durable()): finish or go on. */
+  const next = (reason: StopReason | undefined): void => {
+    if (reason !== undefined) return finish(reason);
+    if (client.now_ms >= next_progress_ms) {
+      next_progress_ms = client.now_ms + setup.progress_interval_ms;
+      progress();
+    }
+    setImmediate(slice);
+  };
+
   const slice = (): void => {
     const slice_end_ms = performance.now() + SLICE_MS;
+    const batch_end_calls = durable_run ? client.calls + setup.durable_batch_calls : Infinity;
+    let reason: StopReason | undefined;
     for (;;) {
-      if (stop_requested) return finish('interrupt');
-      if (client.now_ms >= end_ms) return finish('time');
-      if (client.calls >= setup.calls_max) return finish('calls');
-      if (client.budget_units >= setup.budget_units_max) return finish('budget');
+      reason = stop_reason();
+      if (reason !== undefined) break;
       const slot = setup.contest_slot_ms > 0 ? Math.floor((client.now_ms - slot_origin_ms) / setup.contest_slot_ms) : -1;
       if (slot !== last_slot) {
         last_slot = slot;
@@ -174,13 +232,31 @@ function run(setup: WorkerSetup): void {
         contest.settled_here.push(result.settled_here ? 1 : 0);
       }
       mix.play_round(client);
-      if (client.now_ms >= slice_end_ms) break;
+      if (client.now_ms >= slice_end_ms || client.calls >= batch_end_calls) break;
     }
-    if (client.now_ms >= next_progress_ms) {
-      next_progress_ms = client.now_ms + setup.progress_interval_ms;
-      progress();
-    }
-    setImmediate(slice);
+    if (!durable_run || client.calls === durable_counters.acked_calls) return next(reason);
+    // The answers of this batch may be sent once durable() resolved.
+    const calls = client.calls;
+    const batch = client.pending as AckedSample[];
+    client.pending = [];
+    const waited_from_ms = performance.now();
+    durable(wallet).then(
+      () => {
+        const now_ms = performance.now();
+        histogram_record(durable_counters.wait_histogram, (now_ms - waited_from_ms) * NS_PER_MS);
+        durable_counters.waits++;
+        durable_counters.acked_calls = calls;
+        durable_counters.acked_applied += batch.length;
+        for (const item of batch) reservoir.add(item);
+        client.now_ms = now_ms;
+        next(reason);
+      },
+      (error: Error) => {
+        durable_counters.error = `${(error as { code?: string }).code ?? 'error'}: ${error.message}`;
+        client.now_ms = performance.now();
+        next('journal_failed');
+      },
+    );
   };
 
   port.on('message', (message: ParentMessage) => {

@@ -22,6 +22,7 @@ export interface CoreExports {
   apply(kind: number, user_slot: number, amount: number, currency_ok: number, records_bytes: number): number;
   tx_lookup(): number;
   recover_tx(): number;
+  recover_records(count: number): number;
   user_prepare(name_len: number, balance_units: number, currency_id: number): number;
   user_publish(record: number, name_len: number): number;
   user_create_at(record: number, name_len: number, balance_units: number, currency_id: number): number;

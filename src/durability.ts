@@ -201,19 +201,33 @@ export function recover(core: ThreadCore, found: ReturnType<typeof scan_data_dir
   }
   let transactions = 0;
   const records_at = core.scratch + L.S_RECORDS;
-  const apply = (file: Buffer, at: number, where: string): void => {
-    file.copy(core.bytes, records_at, at, at + L.JOURNAL_RECORD_BYTES);
-    const status = core.exports.recover_tx();
-    if (status !== L.ST_OK) throw new JournalCorrupt(`exwallet: ${where} cannot be applied (core status ${status}): refusing to open`);
-    transactions++;
+  const chunk_records = Math.floor(L.S_RECORDS_MAX_BYTES / L.JOURNAL_RECORD_BYTES);
+  /** Apply `count` contiguous records of `file` from `at`, a scratch-full at a time. */
+  const apply = (file: Buffer, at: number, count: number, where: string): void => {
+    for (let done = 0; done < count;) {
+      const n = Math.min(chunk_records, count - done);
+      const from = at + done * L.JOURNAL_RECORD_BYTES;
+      file.copy(core.bytes, records_at, from, from + n * L.JOURNAL_RECORD_BYTES);
+      const applied = core.exports.recover_records(n);
+      if (applied !== n) {
+        const status = core.u32[(core.scratch + L.S_OUT_STATE) >>> 2];
+        throw new JournalCorrupt(`exwallet: record ${done + applied} of ${where} cannot be applied (core status ${status}): refusing to open`);
+      }
+      done += n;
+    }
+    transactions += count;
   };
-  if (found.checkpoint) {
-    const { records, record_count } = found.checkpoint;
-    for (let i = 0; i < record_count; i++) apply(records, i * L.JOURNAL_RECORD_BYTES, `checkpoint record ${i}`);
-  }
+  if (found.checkpoint) apply(found.checkpoint.records, 0, found.checkpoint.record_count, 'the checkpoint');
   for (const { file, scan, path } of found.segments) {
     for (const batch of scan.batches) {
-      for (const at of replay_order(file, batch)) apply(file, at, `a record of epoch ${batch.epoch} in ${path}`);
+      // Runs of adjacent records go to the core together.
+      const order = replay_order(file, batch);
+      for (let i = 0; i < order.length;) {
+        let run = 1;
+        while (i + run < order.length && order[i + run] === order[i] + run * L.JOURNAL_RECORD_BYTES) run++;
+        apply(file, order[i], run, `the batch of epoch ${batch.epoch} in ${path}`);
+        i += run;
+      }
     }
   }
   return { users: found.users.length, transactions };

@@ -346,7 +346,9 @@ export const MAX_SAFE_UNITS = 9007199254740991; // Number.MAX_SAFE_INTEGER
 export const RING_HEAD = 0;
 export const RING_TAIL = 64;
 export const RING_RECORDS_AT = 128;
-export const RING_RECORDS_DEFAULT = 1024;
+/** Records per ring: what one thread can commit while a flush is in flight
+ *  (at 1M bets/s and a 4 ms fdatasync, 4,096) before it waits for room. */
+export const RING_RECORDS_DEFAULT = 4096;
 export const JOURNAL_RECORD_BYTES = 96;
 export const R_KIND = 0;
 export const R_USER_SLOT = 4;

@@ -25,6 +25,12 @@ function write_name(core: ThreadCore, name: string): number {
 export function user_slot_of(core: ThreadCore, name: string): number {
   const cached = core.user_slots.get(name);
   if (cached !== undefined) return cached;
+  return user_slot_uncached(core, name);
+}
+
+/** user_slot_of past the cache, out of line: V8 inlines user_slot_of into
+ *  the bet path, and this cold part would spend its inlining budget. */
+function user_slot_uncached(core: ThreadCore, name: string): number {
   if (name.length === 0) return -1;
   const name_bytes = write_name(core, name);
   if (name_bytes < 0) return -1;

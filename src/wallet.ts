@@ -60,7 +60,7 @@ export class Wallet {
       throw type_error('EXWALLET_NOT_A_WALLET', 'expected a Wallet (from start() or attach())');
     }
     const core = (wallet as Wallet).#core;
-    if (core.closed || core.run_state() === L.RUN_CLOSED) throw closed_error();
+    if (core.closed || Atomics.load(core.u32, core.run_word) === L.RUN_CLOSED) throw closed_error(); // run_state(), inline
     if (core.released) throw type_error('EXWALLET_DETACHED', 'this wallet was detached in this thread; attach() it again');
     return core;
   }
@@ -364,7 +364,7 @@ function echo_of(value: object, key: string): string {
 }
 
 /** is_plain_object, for a body that may be a revoked or throwing proxy. */
-function is_plain_object_safe(body: unknown): body is Record<string, unknown> {
+export function is_plain_object_safe(body: unknown): body is Record<string, unknown> {
   try {
     return is_plain_object(body);
   } catch {
@@ -384,19 +384,21 @@ function not_a_plain_object(body: unknown): WalletResponse {
 const SPIN_MAX = 64;
 
 /** What the validation stage hands on (one per thread: calls of one thread
- *  do not overlap, except re-entrant ones, which are refused). */
-interface Fields {
+ *  do not overlap, except re-entrant ones, which are refused). Exported, like
+ *  the stage functions below, for bench/breakdown.ts (exwallet/internal/wallet),
+ *  which times these very functions; nothing else may write it. */
+export interface Fields {
   amount_units: number;
   currency: unknown;
   reference: unknown;
 }
-const fields: Fields = { amount_units: 0, currency: undefined, reference: undefined };
+export const fields: Fields = { amount_units: 0, currency: undefined, reference: undefined };
 
 /** §4.2: types, of the fields after user and request_uuid (read by the
  *  caller). Reads each field once (a getter cannot show the checks one value
  *  and the fingerprint another) and parses the uuids into scratch. False on
  *  a type error; throws if a getter or proxy trap throws. */
-function validate(core: ThreadCore, kind: number, b: Record<string, unknown>, user_value: unknown, request_value: unknown): boolean {
+export function validate(core: ThreadCore, kind: number, b: Record<string, unknown>, user_value: unknown, request_value: unknown): boolean {
   const currency = b.currency;
   const transaction_value = b.transaction_uuid;
   const u32 = core.u32;
@@ -427,7 +429,7 @@ function validate(core: ThreadCore, kind: number, b: Record<string, unknown>, us
  *  a bet or win, a different one is another mark with no text, since such a
  *  request can never be applied (WRONG_CURRENCY) and so never equals a
  *  recorded one. Throws Unencodable (or whatever a getter throws). */
-function write_records(core: ThreadCore, kind: number, b: Record<string, unknown>, user_currency: string | undefined): void {
+export function write_records(core: ThreadCore, kind: number, b: Record<string, unknown>, user_currency: string | undefined): void {
   const records = core.records;
   records.reset();
   const { currency, reference } = fields;
@@ -496,7 +498,8 @@ function transact(wallet: Wallet, kind: number, body: unknown): WalletResponse {
   try {
     if (!validate(core, kind, body, user_value, request_value)) return reply(user, RS_ERROR_WRONG_TYPES, request_uuid);
     user_slot = user_slot_of(core, user);
-    user_currency = user_slot >= 0 ? core.currency_of_slot(user_slot) : undefined;
+    // The cache read inline (currency_of_slot fills it; a user's currency never changes).
+    user_currency = user_slot >= 0 ? core.user_currency[user_slot] ?? core.currency_of_slot(user_slot) : undefined;
     write_records(core, kind, body, user_currency);
   } catch {
     // A throwing getter or proxy trap, an Unencodable extra field, or one
@@ -522,12 +525,22 @@ function transact(wallet: Wallet, kind: number, body: unknown): WalletResponse {
 /** core.apply, waiting where it must: a concurrent twin of this uuid
  *  (TWIN_IN_FLIGHT: spin briefly, then sleep on the twin's state word) or an
  *  audit holding the wallet (PAUSED: sleep on the run word), within one bound
- *  of twinWaitMs; past it the twin is presumed dead (RS_ERROR_UNKNOWN). */
-function apply_waiting(
+ *  of twinWaitMs; past it the twin is presumed dead (RS_ERROR_UNKNOWN).
+ *  Small on purpose, so that V8 inlines it into transact: the waiting is out
+ *  of line, in apply_after_wait. */
+export function apply_waiting(
   core: ThreadCore, kind: number, user_slot: number, amount_units: number, currency_ok: number, records_bytes: number,
 ): number {
-  let status: number = core.exports.apply(kind, user_slot, amount_units, currency_ok, records_bytes);
+  const status: number = core.exports.apply(kind, user_slot, amount_units, currency_ok, records_bytes);
   if (status !== L.ST_TWIN_IN_FLIGHT && status !== L.ST_PAUSED && status !== L.ST_RING_FULL) return status;
+  return apply_after_wait(core, kind, user_slot, amount_units, currency_ok, records_bytes, status);
+}
+
+/** The rest of apply_waiting once the first answer said wait (`status`). */
+function apply_after_wait(
+  core: ThreadCore, kind: number, user_slot: number, amount_units: number, currency_ok: number, records_bytes: number,
+  status: number,
+): number {
   let deadline_ms = 0;
   for (let round = 0; ; round++) {
     if (round >= SPIN_MAX || status === L.ST_PAUSED) {
@@ -563,7 +576,15 @@ function wait_for_ring_room(core: ThreadCore, remaining_ms: number): void {
   Atomics.wait(core.i32, tail_word, Atomics.load(core.i32, tail_word), Math.min(remaining_ms, 5));
 }
 
-function respond(core: ThreadCore, status: number, user: string, request_uuid: string, currency: string): WalletResponse {
+/** The response to the core's `status`. The common answer inline, the rest
+ *  out of line (respond_other), so that V8's inlining budget for transact is
+ *  not spent on the rare cases. */
+export function respond(core: ThreadCore, status: number, user: string, request_uuid: string, currency: string): WalletResponse {
+  if (status === L.ST_OK) return reply_with_balance(user, RS_OK, request_uuid, currency, core.f64[core.scratch_f64 + (L.S_OUT_BALANCE >>> 3)]);
+  return respond_other(core, status, user, request_uuid, currency);
+}
+
+function respond_other(core: ThreadCore, status: number, user: string, request_uuid: string, currency: string): WalletResponse {
   const balance_units = core.f64[core.scratch_f64 + (L.S_OUT_BALANCE >>> 3)];
   switch (status) {
     case L.ST_OK:

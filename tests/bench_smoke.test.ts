@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { check_parity } from '../bench/peers/parity.js';
 import { compute_targets, SCHEMA, type BenchResults } from '../bench/report.js';
+import type { DurableResult } from '../bench/durable.js';
 
 const MAIN = fileURLToPath(new URL('../bench/main.js', import.meta.url));
 const RUN_DEADLINE_MS = 60_000;
@@ -106,6 +107,26 @@ test('a tiny run of every suite writes well-formed results in which every call g
       'p99_ns', 'p999_ns', 'shared_bytes_per_tx', 'heap_bytes_per_tx',
     ]);
     for (const t of r.targets) assert.ok(t.value !== null && typeof t.met === 'boolean', `target ${t.id} has a figure`);
+
+    // The durable suite writes its own file (durable.json): every peer measured, every call applied.
+    const d = JSON.parse(readFileSync(join(out, 'durable.json'), 'utf8')) as { durable: DurableResult };
+    assert.equal(d.durable.problems, []);
+    for (const peer of ['exwallet durable', 'exwallet memory', "(a') map + JSON lines"]) {
+      assert.ok(d.durable.throughput.some((row) => row.peer === peer), `a throughput row for ${peer}`);
+    }
+    for (const row of d.durable.throughput) {
+      assert.is(row.ok, row.calls, `${row.peer} ${row.mode} ${row.group}: every bet applied`);
+      positive(row.calls_per_s, `${row.peer} ${row.mode} ${row.group} rate`);
+      if (row.peer === 'exwallet durable') assert.ok(row.journal && row.journal.journal_records > 0, 'the journal of a durable run holds its records');
+    }
+    assert.equal(d.durable.throughput.filter((row) => row.per_worker).map((row) => `${row.peer} ${row.threads}`).slice(0, 4),
+      ['exwallet durable 1', 'exwallet durable 2', 'exwallet memory 1', 'exwallet memory 2']);
+    for (const row of d.durable.latency) {
+      assert.ok(row.latency.p50_ns <= row.latency.p99_ns && row.latency.p99_ns <= row.latency.max_ns, 'durable latency percentiles are ordered');
+    }
+    assert.is(d.durable.recovery!.recovered, d.durable.recovery!.transactions, 'recovery found every durable transaction');
+    assert.ok('skipped' in d.durable.postgres, 'a tiny run does not start PostgreSQL');
+    assert.match(readFileSync(join(out, 'durable.svg'), 'utf8'), /^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
 
     const svg = readFileSync(join(out, 'throughput.svg'), 'utf8');
     assert.match(svg, /^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);

@@ -1,10 +1,15 @@
 // A process that runs a durable wallet under multi-worker load and reports
 // every answer it acknowledged: an answer is printed (one JSON line on
 // stdout, written synchronously) only after durable() resolved for it, as a
-// service would send it only then. The test kills this process with SIGKILL
+// service would send it only then. {"ready":true} comes first, once every
+// worker is attached and calling. The test kills this process with SIGKILL
 // at a random moment and checks that every printed answer was recovered.
 //
-//   node load_child.js <dataDir> <seed> <workers>
+//   node load_child.js <dataDir> <seed> <workers> [canary]
+//
+// canary: print each batch BEFORE durable() resolved for it (a service that
+// answers too early): a kill must then, sooner or later, lose an answer that
+// was printed, and the crash checks must say so (npm run crash -- --canary).
 
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { writeSync } from 'node:fs';
@@ -13,15 +18,36 @@ import { Random } from '../../tools/random.js';
 import { USERS, INITIAL_UNITS, type Acked } from './load_shared.js';
 
 
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
+/** Write all of `text` to `fd`, synchronously. A pipe to a parent that
+ *  reads slower than the workers acknowledge is non-blocking here: writeSync
+ *  throws EAGAIN when it is full, or writes part of the text. Wait and go on
+ *  (a line the kill cuts short was never received: the parent drops it). */
+function write_all(fd: number, text: string): void {
+  const bytes = Buffer.from(text);
+  let at = 0;
+  while (at < bytes.length) {
+    try {
+      at += writeSync(fd, bytes, at);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
+      Atomics.wait(pause, 0, 0, 1);
+    }
+  }
+}
+
 interface Job {
   handle: WalletHandle;
   seed: number;
   worker: number;
+  canary: boolean;
 }
 
 
 async function work(job: Job): Promise<void> {
   const wallet = attach(job.handle);
+  parentPort!.postMessage('started');
   const random = new Random(job.seed, job.worker + 1);
   const open: Array<{ user: string; uuid: string }> = [];
   for (let round = 0; ; round++) {
@@ -48,27 +74,34 @@ async function work(job: Job): Promise<void> {
       if (kind === 'bet' && response.status === 'RS_OK') open.push({ user, uuid: transaction_uuid });
       acked.push({ kind, transaction_uuid, body, response });
     }
+    if (job.canary) parentPort!.postMessage(acked);
     await durable(wallet);
-    parentPort!.postMessage(acked);
+    if (!job.canary) parentPort!.postMessage(acked);
   }
 }
 
 if (!isMainThread) {
   void work(workerData as Job);
 } else {
-  const [dir, seed_text, workers_text] = process.argv.slice(2);
+  const [dir, seed_text, workers_text, mode] = process.argv.slice(2);
   const wallet = start({ dataDir: dir, maxUsers: 64, maxTransactions: 2_000_000, maxThreads: 16, initialBalance: INITIAL_UNITS });
   createUsers(wallet, USERS);
   const handle = share(wallet);
-  for (let worker = 0; worker < Number(workers_text); worker++) {
-    const thread = new Worker(new URL(import.meta.url), { workerData: { handle, seed: Number(seed_text), worker } satisfies Job });
-    thread.on('message', (acked: Acked[]) => {
-      writeSync(1, acked.map((answer) => JSON.stringify(answer)).join('\n') + '\n');
+  const workers = Number(workers_text);
+  let started = 0;
+  for (let worker = 0; worker < workers; worker++) {
+    const thread = new Worker(new URL(import.meta.url), { workerData: { handle, seed: Number(seed_text), worker, canary: mode === 'canary' } satisfies Job });
+    thread.on('message', (acked: Acked[] | 'started') => {
+      // Ready once every worker is attached and calling: the load is on.
+      if (acked === 'started') {
+        if (++started === workers) write_all(1, JSON.stringify({ ready: true }) + '\n');
+        return;
+      }
+      write_all(1, acked.map((answer) => JSON.stringify(answer)).join('\n') + '\n');
     });
     thread.on('error', (error) => {
       writeSync(2, `worker failed: ${error.stack}\n`);
       process.exit(3);
     });
   }
-  writeSync(1, JSON.stringify({ ready: true }) + '\n');
 }
