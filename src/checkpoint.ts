@@ -110,7 +110,14 @@ export function write_checkpoint(dir: string, segments: readonly string[]): numb
       throw new JournalCorrupt(`exwallet: journal segment ${path} is torn in the middle of the journal`);
     }
     for (const batch of scan.batches) {
-      for (const at of replay_order(file, batch)) parts.push(file.subarray(at, at + L.JOURNAL_RECORD_BYTES));
+      // Runs of adjacent records are copied as one piece (most batches are one run).
+      const order = replay_order(file, batch);
+      for (let i = 0; i < order.length;) {
+        let run = 1;
+        while (i + run < order.length && order[i + run] === order[i] + run * L.JOURNAL_RECORD_BYTES) run++;
+        parts.push(file.subarray(order[i], order[i] + run * L.JOURNAL_RECORD_BYTES));
+        i += run;
+      }
       record_count += batch.record_count;
     }
     epoch = Math.max(epoch, scan.last_epoch);
