@@ -86,7 +86,8 @@ export function replay_order(file: Buffer, batch: Batch): number[] {
   return bets.concat(settlements);
 }
 
-function fsync_path(path: string): void {
+/** fsync a file or a directory by path (a directory's entries: a rename or a new file is durable only then). */
+export function fsync_path(path: string): void {
   const fd = openSync(path, 'r');
   try {
     fsyncSync(fd);

@@ -12,7 +12,7 @@
 import { Worker } from 'node:worker_threads';
 import {
   closeSync, existsSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync,
-  unlinkSync, writeFileSync, writeSync,
+  rmSync, unlinkSync, writeFileSync, writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
 import { L } from './layout.js';
@@ -21,7 +21,7 @@ import { plain_error, range_error } from './errors.js';
 import {
   FILES, scan_journal, decode_users, encode_users, JournalCorrupt, type UserRecord,
 } from './journal_format.js';
-import { read_checkpoint, segments_of, segment_name, replay_order } from './checkpoint.js';
+import { read_checkpoint, segments_of, segment_name, replay_order, fsync_path, CHECKPOINT_FILE } from './checkpoint.js';
 import type { FlusherData, FlusherReply, JournalFaults } from './flusher.js';
 
 /** What wallet.json keeps: a reopened wallet must be this wallet. */
@@ -47,14 +47,6 @@ export interface DataDir {
   stored: StoredOptions | undefined;
 }
 
-function fsync_dir(path: string): void {
-  const fd = openSync(path, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
 
 function pid_alive(pid: number): boolean {
   if (pid === process.pid) return true;
@@ -140,7 +132,7 @@ export function store_options(dir: DataDir, options: StoredOptions): void {
   fsyncSync(fd);
   closeSync(fd);
   renameSync(tmp, join(dir.real_path, FILES.meta));
-  fsync_dir(dir.real_path);
+  fsync_path(dir.real_path);
   dir.stored = options;
 }
 
@@ -149,13 +141,15 @@ export function store_options(dir: DataDir, options: StoredOptions): void {
  *  journal segment's batches after it. Truncates a torn tail (only the last
  *  segment may have one: anywhere else it is corruption). */
 export function scan_data_dir(dir: DataDir) {
+  // A checkpoint being written when the process died: never renamed into place, never read.
+  rmSync(join(dir.real_path, `${CHECKPOINT_FILE}.tmp`), { force: true });
   const checkpoint = read_checkpoint(dir.real_path);
   let last_epoch = checkpoint?.epoch ?? 0;
   let paths = segments_of(dir.real_path);
   if (paths.length === 0) {
     const first = join(dir.real_path, segment_name(last_epoch + 1));
     writeFileSync(first, '');
-    fsync_dir(dir.real_path);
+    fsync_path(dir.real_path);
     paths = [first];
   }
   const segments = paths.map((path, index) => {

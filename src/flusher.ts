@@ -18,11 +18,11 @@
 // Nothing acknowledged is lost: only durable epochs were acknowledged.
 
 import { Worker, parentPort, workerData } from 'node:worker_threads';
-import { openSync, writeSync, fdatasyncSync, fsyncSync, closeSync, writeFileSync } from 'node:fs';
+import { openSync, writeSync, fdatasyncSync, closeSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { L, read_header, type Layout } from './layout.js';
 import { seal_batch, BATCH_HEADER_BYTES } from './journal_format.js';
-import { segment_name, segments_of, write_checkpoint } from './checkpoint.js';
+import { segment_name, segments_of, write_checkpoint, fsync_path } from './checkpoint.js';
 import { CHECKPOINT_RUNNING, CHECKPOINT_IDLE, type CheckpointerData } from './checkpointer.js';
 
 export interface FlusherData {
@@ -202,7 +202,7 @@ class Flusher {
     const closed = segments_of(this.data.dir);
     this.journal_path = join(this.data.dir, segment_name(next_epoch));
     writeFileSync(this.journal_path, '');
-    fsync_dir(this.data.dir);
+    fsync_path(this.data.dir);
     this.fd = openSync(this.journal_path, 'r+');
     this.offset = 0;
     this.prev_crc = 0;
@@ -253,13 +253,4 @@ class Flusher {
 
 if (parentPort && (workerData as { kind?: string } | null)?.kind === 'exwallet.flusher') {
   new Flusher((workerData as { data: FlusherData }).data).run();
-}
-
-function fsync_dir(path: string): void {
-  const fd = openSync(path, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
 }

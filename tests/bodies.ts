@@ -74,3 +74,13 @@ export function throwingProxy(body: Body, traps: ReadonlyArray<keyof ProxyHandle
   }
   return new Proxy(body, handler);
 }
+
+/** The error `action` throws; fails the test if it does not throw. */
+export function thrown(action: () => unknown): Error & { code?: string } {
+  try {
+    action();
+  } catch (error) {
+    return error as Error & { code?: string };
+  }
+  throw new Error('expected a throw');
+}

@@ -25,6 +25,7 @@ import { segments_of, CHECKPOINT_FILE } from 'exwallet/internal/checkpoint';
 import { L } from 'exwallet/internal/layout';
 import { Random } from '../tools/random.js';
 import { Uuids, betBody, winBody, rollbackBody, okResponse } from './bodies.js';
+import { thrown } from './bodies.js';
 import { run_and_kill, check_recovered } from './durability/crash_rounds.js';
 import type { Acked } from './durability/load_shared.js';
 
@@ -38,15 +39,6 @@ test.after(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
-function thrown(action: () => unknown): Error & { code?: string } {
-  try {
-    action();
-  } catch (error) {
-    return error as Error & { code?: string };
-  }
-  assert.unreachable('expected a throw');
-  throw new Error('unreachable');
-}
 
 const OPTIONS = { maxUsers: 64, maxTransactions: 100_000, maxThreads: 8, initialBalance: 1_000 } as const;
 

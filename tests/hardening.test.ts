@@ -12,6 +12,7 @@ import { bet, win, rollback, balance } from '../tools/untyped.js';
 import { home_position, user_home_position, longest_probe_run, longest_user_probe_run, set_hash_key } from 'exwallet/testing';
 import { Random } from '../tools/random.js';
 import { Uuids, betBody, winBody, rollbackBody, okResponse, errorResponse, type Body } from './bodies.js';
+import { thrown } from './bodies.js';
 
 const WORKER_DEADLINE_MS = 60_000;
 
@@ -32,16 +33,6 @@ function run_worker<T>(source: string, data: unknown): Promise<T[]> {
   }).finally(() => worker.terminate());
 }
 
-/** The error `action` throws (it must throw). */
-function thrown(action: () => unknown): Error & { code?: string } {
-  try {
-    action();
-  } catch (error) {
-    return error as Error & { code?: string };
-  }
-  assert.unreachable('expected a throw');
-  throw new Error('unreachable');
-}
 
 // C1.2 Every size that fits 4 GiB works ------------------------------------------
 
