@@ -15,7 +15,7 @@ import {
   HEADER_OFFSET, H_USERS_RESERVED, H_USERS_PUBLISHED, H_USER_RECORDS_NEXT,
   INDEX_WORD_BYTES, USER_NAME_RECORD_BYTES, USER_NAME_MAX_BYTES, BALANCE_BYTES, S_NAME,
   USER_META_BYTES, M_BASE_UNITS, M_CURRENCY_ID, MAX_SAFE_UNITS,
-  USER_NOT_FOUND, USER_TABLE_FULL, USER_PAUSED, USER_CLOSED, RUN_OPEN, RUN_PAUSED,
+  USER_NOT_FOUND, USER_TABLE_FULL, USER_PAUSED, USER_CLOSED, USER_FAILED, RUN_OPEN, RUN_PAUSED, RUN_CLOSED,
 } from "./layout";
 import { siphash_bytes, fast_range } from "./hash";
 import {
@@ -87,9 +87,14 @@ export function user_find(name_len: u32): i32 {
  *  USER_TABLE_FULL, USER_PAUSED (audit holds the wallet: retry) or
  *  USER_CLOSED. Linearizes at the publishing CAS, or at the load that found
  *  the name. */
+/** What a creation answers when the run word is not RUN_OPEN. */
+function refusal(run: u32): i32 {
+  return run == RUN_PAUSED ? USER_PAUSED : run == RUN_CLOSED ? USER_CLOSED : USER_FAILED;
+}
+
 export function user_create(name_len: u32, balance_f64: f64, currency_id: u32): i32 {
   const run = enter();
-  if (run != RUN_OPEN) return run == RUN_PAUSED ? USER_PAUSED : USER_CLOSED;
+  if (run != RUN_OPEN) return refusal(run);
   const slot = create(name_len, <i64>balance_f64, currency_id, true);
   leave();
   return slot;
@@ -99,10 +104,10 @@ export function user_create(name_len: u32, balance_f64: f64, currency_id: u32): 
  *  src/users.ts): take a ticket and a record for the name in scratch and
  *  write it, WITHOUT publishing: the caller journals it first, so that no
  *  thread can see a user the journal does not have. Returns the record, or
- *  USER_TABLE_FULL / USER_PAUSED / USER_CLOSED. The name must not exist. */
+ *  USER_TABLE_FULL / USER_PAUSED / USER_CLOSED / USER_FAILED. The name must not exist. */
 export function user_prepare(name_len: u32, balance_f64: f64, currency_id: u32): i32 {
   const run = enter();
-  if (run != RUN_OPEN) return run == RUN_PAUSED ? USER_PAUSED : USER_CLOSED;
+  if (run != RUN_OPEN) return refusal(run);
   const record = create(name_len, <i64>balance_f64, currency_id, false);
   leave();
   return record;

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The `exwallet` command: one subcommand per app of the project. Each app
-// lives in a top-level folder of its own (load/ for `exwallet load`) and is
+// lives in a top-level folder of its own (load/ for `exwallet load`, serve/ for `exwallet serve`) and is
 // imported only when asked for, so `exwallet --help` starts in milliseconds.
 //
 // Exit codes: those of the subcommand; 2 (EXIT_USAGE) for an unknown one.
@@ -22,11 +22,13 @@ const HELP = `Usage: exwallet <command> [options]
 Commands:
   load     drive a shared wallet from several worker threads with a Hub88
            session mix, then audit it (exwallet load --help for its flags)
+  serve    the Hub88 operator wallet endpoint over HTTP, every worker thread
+           on one port and one shared wallet (exwallet serve --help)
 
   exwallet --help     show this help`;
 
 /** The app module at `path`, or undefined if this installation lacks it. */
-async function import_app(path: '../load/main.js'): Promise<typeof import('../load/main.js') | undefined> {
+async function import_app<P extends '../load/main.js' | '../serve/main.js'>(path: P): Promise<(P extends '../load/main.js' ? typeof import('../load/main.js') : typeof import('../serve/main.js')) | undefined> {
   const url = new URL(path, import.meta.url);
   try {
     return await import(url.href);
@@ -55,11 +57,17 @@ async function main(argv: readonly string[]): Promise<number> {
     case 'help':
       process.stdout.write(HELP + '\n');
       return 0;
-    case 'serve':
-      process.stderr.write('exwallet serve: not available in this version\n');
-      return EXIT_USAGE;
+    case 'serve': {
+      const serve = await import_app('../serve/main.js');
+      if (serve === undefined) {
+        process.stderr.write('exwallet serve: not in this installation (the apps ship with the source repository: npx exwallet serve there)\n');
+        return EXIT_USAGE;
+      }
+      // The service's worker threads keep the event loop alive: exit with its code.
+      process.exit(await serve.main(rest));
+    }
     case undefined:
-      process.stderr.write(usage_line(PROGRAM, 'a command is needed: load') + '\n');
+      process.stderr.write(usage_line(PROGRAM, 'a command is needed: load or serve') + '\n');
       return EXIT_USAGE;
     default:
       process.stderr.write(usage_line(PROGRAM, `unknown command "${command}"`) + '\n');

@@ -10,8 +10,8 @@
 //   as many transactions as were applied, audit(wallet).ok (money conserved
 //     per user over the recovered ledger), no negative balance
 
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { start, close, audit, stats, bet, win, rollback, balance, type Wallet, type WalletResponse } from 'exwallet';
 import { K_BET, K_WIN } from './mix.js';
 import type { AckedSample } from './messages.js';
@@ -22,12 +22,22 @@ const EXAMPLES_MAX = 5;
 /** The request_uuid of every replay: a retry of the original request. */
 const REPLAY_REQUEST_UUID = 'ffffffff-0000-4000-8000-000000000000';
 
-/** Why `path` cannot take a load run's wallet, or undefined: it must be a
- *  new or empty directory (the run creates its users at their initial balance). */
-export function data_dir_problem(path: string): string | undefined {
-  if (!existsSync(path)) return undefined;
-  if (!statSync(path).isDirectory()) return `--data-dir ${path} is not a directory`;
-  if (readdirSync(path).length > 0) return `--data-dir ${path} is not empty: a load run needs a new or empty directory (it creates its own wallet there)`;
+/** Make `path` a directory for a load run's wallet, or say why it cannot be
+ *  one: it must be new or empty (the run creates its users at their initial
+ *  balance). Creates it and its missing parents, one level at a time: Node
+ *  20's mkdirSync(path, { recursive: true }) never returns for some paths
+ *  (/proc/x: mkdir answers ENOENT under an existing parent, and it retries). */
+export function prepare_data_dir(path: string): string | undefined {
+  const absolute = resolve(path);
+  const missing: string[] = [];
+  for (let at = absolute; !existsSync(at); at = dirname(at)) missing.unshift(at);
+  try {
+    for (const level of missing) mkdirSync(level);
+  } catch (error) {
+    return `--data-dir ${path}: ${(error as Error).message}`;
+  }
+  if (!statSync(absolute).isDirectory()) return `--data-dir ${path} is not a directory`;
+  if (readdirSync(absolute).length > 0) return `--data-dir ${path} is not empty: a load run needs a new or empty directory (it creates its own wallet there)`;
   return undefined;
 }
 

@@ -17,7 +17,7 @@ import { Progress } from './progress.js';
 import { build_report, format_report, type DoneMessage, type RunOutcome } from './report.js';
 import { histogram_create, histogram_add, histogram_difference, histogram_percentile_ns } from './histogram.js';
 import { STATUS_COUNT, BUDGET_UNITS_PER_BET, type WorkerSetup, type WorkerMessage, type ParentMessage } from './messages.js';
-import { data_dir_problem, restart_and_verify, RESTART_SAMPLES_MAX } from './durable.js';
+import { prepare_data_dir, restart_and_verify, RESTART_SAMPLES_MAX } from './durable.js';
 
 const INITIAL_BALANCE_UNITS = 100_000;
 const CURRENCY = 'USD';
@@ -240,7 +240,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     return EXIT_USAGE;
   }
   const users = user_names(args.users);
-  const problem = args.data_dir === undefined ? undefined : data_dir_problem(args.data_dir);
+  const problem = args.data_dir === undefined ? undefined : prepare_data_dir(args.data_dir);
   if (problem !== undefined) {
     process.stderr.write(usage_line(PROGRAM, problem) + '\n');
     return EXIT_USAGE;

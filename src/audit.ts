@@ -34,6 +34,7 @@ import { Wallet, next_call, wait_for_idle_slots } from './wallet.js';
 import { slot_busy, clear_slot_busy, type ThreadCore } from './core.js';
 import { plain_error, type_error } from './errors.js';
 import type { AuditOptions, AuditReport } from './types.js';
+import { journal_failed_error } from './durability.js';
 
 export type { AuditOptions, AuditReport };
 
@@ -140,6 +141,23 @@ export function audit(wallet: Wallet, options: AuditOptions = {}): AuditReport {
   const core = Wallet.core_of(wallet);
   next_call();
   const dead_marks = dead_marks_of(options ?? {});
+  const witnessed = Atomics.compareExchange(core.u32, core.run_word, L.RUN_OPEN, L.RUN_PAUSED);
+  if (witnessed === L.RUN_PAUSED) throw plain_error('EXWALLET_BUSY', 'audit: another audit of this wallet is running; call it again when it returns');
+  if (witnessed === L.RUN_FAILED) throw journal_failed_error();
+  if (witnessed !== L.RUN_OPEN) throw type_error('EXWALLET_CLOSED', 'this wallet was closed; start() a new one');
+  return audit_held(core, dead_marks, L.RUN_OPEN);
+}
+
+/** close() of a durable wallet whose threads did not all leave their calls
+ *  (dead, unnamed): decide those calls as audit does, so that the last
+ *  flush can close their epochs. The wallet is already RUN_CLOSED. */
+export function audit_for_close(core: ThreadCore): AuditReport {
+  return audit_held(core, new Set(), L.RUN_CLOSED);
+}
+
+/** The audit proper, with the world held (new calls wait or are refused);
+ *  `resume` is the run word to restore at the end. */
+function audit_held(core: ThreadCore, dead_marks: Set<number>, resume: number): AuditReport {
   const view = new LedgerView(core);
   const report: AuditReport = {
     ok: false, users: 0, committed: 0, released: 0, inFlightCommitted: 0, inFlightReleased: 0,
@@ -160,14 +178,14 @@ export function audit(wallet: Wallet, options: AuditOptions = {}): AuditReport {
     free_dead_slots(view, entries, dead_marks, report);
   } finally {
     release_dead(core, view, dead_announces, dead_marks);
-    Atomics.store(core.u32, core.run_word, L.RUN_OPEN);
+    Atomics.store(core.u32, core.run_word, resume);
     Atomics.notify(core.i32, core.run_word);
   }
   report.ok = report.balanceMismatches === 0 && report.negativeBalances === 0 && report.settlementErrors === 0;
   return report;
 }
 
-/** Stop the world: pause new calls, wait for those in flight. Slots still
+/** With new calls held off (the caller set the run word): wait for those in flight. Slots still
  *  busy after twinWaitMs are presumed dead. Returns the epoch each dead slot
  *  had announced (its announce word is cleared only when audit is done: it
  *  keeps the flusher from closing that epoch until the dead call's journal
@@ -175,9 +193,6 @@ export function audit(wallet: Wallet, options: AuditOptions = {}): AuditReport {
 function hold(
   core: ThreadCore, view: LedgerView, dead_marks: Set<number>, report: AuditReport, finding: (text: string) => void,
 ): Map<number, bigint> {
-  const witnessed = Atomics.compareExchange(core.u32, core.run_word, L.RUN_OPEN, L.RUN_PAUSED);
-  if (witnessed === L.RUN_PAUSED) throw plain_error('EXWALLET_BUSY', 'audit: another audit of this wallet is running; call it again when it returns');
-  if (witnessed !== L.RUN_OPEN) throw type_error('EXWALLET_CLOSED', 'this wallet was closed; start() a new one');
   const skip = new Set<number>();
   for (let slot = 0; slot < view.layout.threads_max; slot++) {
     if (dead_marks.has(Atomics.load(view.u32, view.slot_word(slot, L.T_OWNER)))) skip.add(slot);

@@ -14,7 +14,7 @@ import {
   closeSync, existsSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync,
   rmSync, unlinkSync, writeFileSync, writeSync,
 } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve, dirname } from 'node:path';
 import { L } from './layout.js';
 import type { ThreadCore } from './core.js';
 import { plain_error, range_error } from './errors.js';
@@ -62,10 +62,30 @@ function locked_error(path: string, pid: number): Error {
   return plain_error('EXWALLET_LOCKED', `the data directory ${path} is open in process ${pid}; one process opens a directory at a time`);
 }
 
+/** mkdir -p, one level at a time: Node 20's recursive mkdirSync loops
+ *  forever on some paths (an ENOENT under /proc). */
+function make_dir(path: string): void {
+  const absolute = resolve(path);
+  const missing: string[] = [];
+  for (let at = absolute; !existsSync(at); at = dirname(at)) {
+    missing.push(at);
+    if (dirname(at) === at) break;
+  }
+  for (const at of missing.reverse()) {
+    try {
+      mkdirSync(at);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
+        throw range_error('EXWALLET_BAD_OPTION', `dataDir ${path}: cannot create ${at} (${(error as Error).message})`);
+      }
+    }
+  }
+}
+
 /** Take the directory: create it if needed, take LOCK (a stale lock of a
  *  dead process is taken over), read wallet.json. */
 export function open_data_dir(path: string): DataDir {
-  mkdirSync(path, { recursive: true });
+  make_dir(path);
   const real_path = realpathSync(path);
   if (open_dirs.has(real_path)) throw locked_error(path, process.pid);
   const lock_path = join(real_path, FILES.lock);

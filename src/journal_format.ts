@@ -139,7 +139,7 @@ export function scan_journal(file: Buffer, after_epoch: number): JournalScan {
   if (end === 'torn' && later_batch_exists(file, at)) {
     throw new JournalCorrupt(
       `exwallet: the journal is corrupt at byte ${at} of ${file.length} with well-formed batches after it: ` +
-      'refusing to open (restore the data directory from a backup, or move journal.log aside to accept the loss)',
+      'refusing to open (restore the data directory from a backup, or move that journal segment and the ones after it aside to accept the loss)',
     );
   }
   return { batches, valid_bytes: at, end, last_epoch: Math.max(last_epoch, after_epoch), last_crc: prev_crc };

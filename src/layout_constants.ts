@@ -305,6 +305,7 @@ export const USER_NOT_FOUND = -1;
 export const USER_TABLE_FULL = -2;
 export const USER_PAUSED = -3;
 export const USER_CLOSED = -4;
+export const USER_FAILED = -5; // the journal failed (durable wallets): fail-stop
 
 // Return codes of init().
 export const INIT_OK = 0;

@@ -28,7 +28,7 @@ export interface WalletOptions {
    *  defaults), which is why it is not the default; latency-critical services
    *  should turn it on. */
   prefault?: boolean;
-  /** A durable wallet's directory (contract §9): not in this version; start() refuses it. */
+  /** A durable wallet's directory (contract §9): created, or recovered if it holds a wallet. */
   dataDir?: string;
 }
 

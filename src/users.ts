@@ -6,7 +6,7 @@ import { Wallet, next_call } from './wallet.js';
 import { is_well_formed } from './text.js';
 import { plain_error, range_error, type_error } from './errors.js';
 import type { UserEntry } from './types.js';
-import { journal_users } from './durability.js';
+import { journal_users, journal_failed_error } from './durability.js';
 import { threadId } from 'node:worker_threads';
 
 /** Write `name` as UTF-8 into scratch; its byte length, or -1 if it cannot be
@@ -149,6 +149,7 @@ function create_all_durable(core: ThreadCore, users: NewUser[], currency_ids: Re
       const balance_units = user.balance_units ?? core.initial_balance_units;
       const record = core.exports.user_prepare(write_name(core, user.name), balance_units, currency_id);
       if (record === L.USER_CLOSED) throw type_error('EXWALLET_CLOSED', 'this wallet was closed; start() a new one');
+      if (record === L.USER_FAILED) throw journal_failed_error();
       if (record === L.USER_PAUSED) throw plain_error('EXWALLET_BUSY', 'createUsers met an audit in progress; call it again');
       if (record < 0) throw range_error('EXWALLET_USER_TABLE_FULL', `user table full (maxUsers ${core.layout.users_max})`);
       prepared.push({ user, record, balance_units, currency: core.currencies.text_of(currency_id) });

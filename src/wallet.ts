@@ -13,8 +13,9 @@ import { webcrypto } from 'node:crypto';
 import { L, compute_layout, write_header, WASM_PAGE_BYTES, WASM_PAGES_MAX, type Layout } from './layout.js';
 import {
   open_data_dir, release_data_dir, merge_options, scan_data_dir, store_options, recover, start_flusher, stop_flusher,
-  wait_durable, type DurableState,
+  wait_durable, journal_failed, journal_failed_error, type DurableState,
 } from './durability.js';
+import { audit_for_close } from './audit.js';
 import type { JournalFaults } from './flusher.js';
 import { ThreadCore, core_for, new_core, remember_core, core_module, forget_core, slot_busy } from './core.js';
 import { is_plain_object, KEY_GAME_CODE, KEY_ROUND, KEY_REFERENCE } from './fingerprint_encoder.js';
@@ -286,12 +287,17 @@ function close_now(wallet: Wallet): Promise<void> | undefined {
   Atomics.store(core.u32, core.run_word, L.RUN_CLOSED);
   Atomics.notify(core.i32, core.run_word); // calls waiting out an audit see it at once
   const idle = wait_for_idle_slots(core, core.wait_ms_max);
+  const state = core.durable as DurableState | undefined;
+  // A thread that died inside a call holds back its epoch: decide its call
+  // now, or the last flush could never close that epoch.
+  if (!idle && state) audit_for_close(core);
   core.closed = true;
   forget_core(wallet_id, core);
   if (core.pool_on_close && idle) pool_memory(core.memory);
-  const state = core.durable as DurableState | undefined;
   if (!state) return undefined;
-  return stop_flusher(core, state).finally(() => release_data_dir(state.dir));
+  return stop_flusher(core, state).finally(() => release_data_dir(state.dir)).then(() => {
+    if (state.failure !== undefined || journal_failed(core)) throw journal_failed_error();
+  });
 }
 
 /** Resolves once everything every answer this thread received from the

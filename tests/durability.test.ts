@@ -310,7 +310,9 @@ test('C9.2 a failing disk (ENOSPC, EIO) is fail-stop: durable() rejects EXWALLET
     const after = bet(wallet, betBody('alice', ids.tx(), 10, ids.req()));
     assert.is(after.status, RS_ERROR_UNKNOWN, 'no RS_OK after the failure');
     assert.is(stats(wallet).journalFailed, true);
-    await close(wallet);
+    await close(wallet).then(() => assert.unreachable('close() must report the failed journal'), (error) => {
+      assert.is((error as { code?: string }).code, 'EXWALLET_JOURNAL_FAILED');
+    });
     const restarted = start({ dataDir: dir });
     for (const { body, response } of acked) assert.equal(bet(restarted, { ...body, request_uuid: ids.req() }), response);
     assert.is(balance(restarted, { user: 'alice', request_uuid: 'r' }).balance, 1_000 - 10 * acked.length);
@@ -434,6 +436,39 @@ test('C9.4 a worker killed mid-call stalls durability only until audit({ deadThr
     assert.ok(audit(reopened).ok);
     await close(reopened);
   }
+});
+
+test('C9.6 close() with a worker that died inside a call and was never audited: close decides the call, flushes and releases the directory; the restart agrees', async () => {
+  const dir = fresh_dir();
+  const wallet = start({ ...OPTIONS, dataDir: dir, twinWaitMs: 100 });
+  createUsers(wallet, ['alice']);
+  const ids = new Uuids();
+  const dying = betBody('alice', ids.tx(), 70, ids.req());
+  const source = `
+    import { parentPort, workerData } from 'node:worker_threads';
+    import { attach, bet } from 'exwallet';
+    import { inject_crash } from 'exwallet/testing';
+    const wallet = attach(workerData.handle);
+    inject_crash(wallet, workerData.point);
+    try { bet(wallet, workerData.body); } catch { parentPort.postMessage('died'); }
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);`;
+  const worker = new Worker(source, { eval: true, workerData: { handle: share(wallet), point: L.CRASH_BEFORE_JOURNAL, body: dying } });
+  await new Promise((resolve, reject) => { worker.once('message', resolve); worker.once('error', reject); });
+  await worker.terminate();
+  const other = betBody('alice', ids.tx(), 5, ids.req());
+  assert.is(bet(wallet, other).status, RS_OK);
+  await close(wallet); // must not hang on the dead call's epoch
+  const reopened = start({ dataDir: dir });
+  assert.is(balance(reopened, { user: 'alice', request_uuid: 'r' }).balance, 1_000 - 70 - 5, 'the dead bet had moved the money: it is kept');
+  assert.ok(lookup(reopened, dying.transaction_uuid as string), 'and journaled');
+  assert.ok(audit(reopened).ok);
+  await close(reopened);
+});
+
+test('C9.1 a dataDir that cannot be created is a RangeError that says why (not a hang)', () => {
+  const error = thrown(() => start({ dataDir: '/proc/exwallet-cannot-exist/x' }));
+  assert.instance(error, RangeError);
+  assert.is(error.code, 'EXWALLET_BAD_OPTION');
 });
 
 test.run();

@@ -4,6 +4,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { start, createUsers, type WalletResponse } from 'exwallet';
 import { bet, win, rollback, balance } from '../tools/untyped.js';
@@ -179,6 +182,9 @@ test('bad flags exit 2 with ONE line naming the problem and the hint, and nothin
     [['--seed'], /--seed needs a value/],
     [['--json=yes'], /--json takes no value/],
     [['serve'], /unexpected argument "serve"/],
+    [['--data-dir', ''], /--data-dir needs a directory path/],
+    [['--data-dir'], /--data-dir needs a value/],
+    [['--batch', '64'], /--batch is for durable runs: give --data-dir too/],
   ];
   for (const [flags, message] of cases) {
     const args = ['load', ...flags];
@@ -196,7 +202,7 @@ test('exwallet load --help prints the usage on stdout and exits 0', async () => 
   const run = await run_load(['load', '--help'], 20_000);
   assert.is(run.code, 0);
   assert.match(run.stdout, /Usage: exwallet load/);
-  for (const flag of ['--workers', '--users', '--seconds', '--ops', '--seed', '--json']) assert.ok(run.stdout.includes(flag), flag);
+  for (const flag of ['--workers', '--users', '--seconds', '--ops', '--seed', '--json', '--data-dir', '--batch']) assert.ok(run.stdout.includes(flag), flag);
 });
 
 test('exwallet --help lists the commands; an unknown command is one line and exit 2', async () => {
@@ -244,6 +250,74 @@ test('Ctrl-C (SIGINT) mid-run prints the partial report and exits 130, not PASS'
   assert.match(run.stdout, /stopped by interrupt/);
   assert.match(run.stdout, /\nINTERRUPTED: a partial run; the checks above cover its [\d,]+ calls \(all passed\)\n$/);
   assert.not.match(run.stdout, /PASS/);
+});
+
+// Durable runs (--data-dir) ------------------------------------------------------
+
+const dirs: string[] = [];
+function fresh_dir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'exwallet-load-'));
+  dirs.push(dir);
+  return dir;
+}
+test.after(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+test('--data-dir: a tiny durable run acknowledges every answer after durable(), then restarts on the directory and finds every acknowledged transaction again', async () => {
+  const dir = join(fresh_dir(), 'wallet'); // created by the run
+  const run = await run_load(['load', '--workers', '2', '--ops', '6000', '--batch', '100', '--seed', SEED, '--json', '--data-dir', dir, ...SMALL]);
+  const report = parse_report(run);
+  for (const [name, check] of Object.entries(report.checks) as [string, { ok: boolean }][]) assert.ok(check.ok, `check ${name}: ${JSON.stringify(check)}`);
+  assert.is(run.code, 0, run.stderr);
+  const durable = report.durable!;
+  const restart = report.restart!;
+  assert.ok(durable && restart, 'the durable figures and the restart check are in the report');
+  assert.is(durable.acknowledged_calls, report.calls, 'every answer was acknowledged');
+  assert.ok(durable.waits >= report.calls / (2 * 100), `${durable.waits} durable() waits for ${report.calls} calls in batches of 100`);
+  const w = durable.wait_us;
+  assert.ok(w.p50 > 0 && w.p50 <= w.p99 && w.p99 <= w.p99_9 && w.p99_9 <= w.max, JSON.stringify(w));
+  assert.ok(durable.acknowledged_per_second > 0);
+  assert.ok(restart.ok, JSON.stringify(restart));
+  assert.ok(restart.transactions_before > 0);
+  assert.is(restart.transactions_recovered, restart.transactions_before, 'close wrote everything');
+  assert.is(restart.sampled, restart.acknowledged_transactions, 'fewer than 20k: all of them replayed');
+  assert.is(restart.replay_mismatches, 0);
+  assert.is(restart.balance_mismatches, 0);
+  assert.is(restart.users_checked, 1000);
+  assert.ok(restart.audit_ok);
+  assert.ok(readdirSync(dir).length > 0, 'the wallet is left in the directory');
+
+  // The text report says it too, and a directory that holds a wallet is refused.
+  const text = await run_load(['load', '--workers', '1', '--ops', '2000', '--seed', SEED, '--data-dir', join(fresh_dir(), 'w'), ...SMALL]);
+  assert.is(text.code, 0, text.stdout + text.stderr);
+  assert.match(text.stdout, /\ndurable +[\d,]+ answers acknowledged after durable\(\): [\d,]+ durable answers\/s/);
+  assert.match(text.stdout, /\ndurable\(\) +p50 [\d.]+ (µs|ms) +p99 [\d.]+ (µs|ms) +p99\.9 [\d.]+ (µs|ms)/);
+  assert.match(text.stdout, /\nrestart +close \d+ ms, recovery \d+ ms: ([\d,]+) of \1 transactions back/);
+  assert.match(text.stdout, /\n  ok   restart: [\d,]+ of [\d,]+ acknowledged transactions replayed, 0 with another answer; 1,000 balances, 0 not as before the restart, 0 negative;.* audit ok\n/);
+  assert.match(text.stdout, /\nPASS: every check passed\n$/);
+  const again = await run_load(['load', '--ops', '10', '--data-dir', dir, ...SMALL], 20_000);
+  assert.is(again.code, 2);
+  assert.match(again.stderr, /^exwallet load: --data-dir .* is not empty: a load run needs a new or empty directory .*\(run exwallet load --help\)\n$/);
+});
+
+test('--data-dir: a path that cannot be a directory is one line naming it and exit 2, with nothing on stdout', async () => {
+  const file = join(fresh_dir(), 'a-file');
+  writeFileSync(file, 'not a directory');
+  const cases: Array<[string, RegExp]> = [
+    [file, /--data-dir .*a-file is not a directory/],
+    [join(file, 'below'), /--data-dir .*below: ENOTDIR/],
+    // mkdir fails under an existing parent (Node 20's recursive mkdir loops there forever).
+    ...(process.platform === 'linux' ? [['/proc/exwallet-load-test', /--data-dir \/proc\/exwallet-load-test: ENOENT/] as [string, RegExp]] : []),
+  ];
+  for (const [path, message] of cases) {
+    const run = await run_load(['load', '--seconds', '1', '--data-dir', path, ...SMALL], 20_000);
+    assert.is(run.code, 2, `${path}: exit code\n${run.stderr}`);
+    assert.match(run.stderr, message, path);
+    assert.is(run.stderr.trimEnd().split('\n').length, 1, `${path}: one line, got\n${run.stderr}`);
+    assert.match(run.stderr, /^exwallet load: .*\(run exwallet load --help\)\n$/);
+    assert.is(run.stdout, '', `${path}: stdout empty`);
+  }
 });
 
 test.run();

@@ -27,7 +27,7 @@ const if_possible = process.argv.includes('--if-possible');
 const WASM = 'build/exwallet.wasm';
 const WASM_INPUTS = ['assembly', 'src/layout_constants.ts', 'asconfig.json'];
 const TS_STAMP = 'build/.tsc-stamp';
-const TS_INPUTS = ['src', 'tests', 'bench', 'load', 'tools', 'bin', 'examples', 'package.json',
+const TS_INPUTS = ['src', 'tests', 'bench', 'load', 'tools', 'bin', 'examples', 'serve', 'package.json',
   'tsconfig.json', 'tsconfig.base.json', 'tsconfig.lib.json', 'tsconfig.tools.json'];
 /** Outputs whose absence forces a build whatever the stamp says (a deleted dist/). */
 const TS_OUTPUTS = ['dist/index.js', 'dist/index.d.ts', 'out/bin/exwallet.js'];
