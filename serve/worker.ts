@@ -31,6 +31,7 @@ const metrics = new WorkerMetrics();
 const signature_failures = new Summary(log, 'warn', 'signature_failures', 'requests with a missing or wrong X-Hub88-Signature', SUMMARY_PERIOD_MS);
 const slow_flushes = new Summary(log, 'warn', 'slow_flush', `answers that waited over ${SLOW_FLUSH_MS} ms for durable() (max in ms)`, SUMMARY_PERIOD_MS);
 const client_errors = new Summary(log, 'info', 'client_errors', 'connections closed for bad HTTP or timeouts', SUMMARY_PERIOD_MS);
+const by_worker = metrics.by_worker.labels({ worker: String(setup.index) });
 let journal_logged = false;
 let draining = false;
 let in_flight = 0;
@@ -43,6 +44,7 @@ const context: HandlerContext = {
   done(route, status, started_ns, detail) {
     const seconds = Number(process.hrtime.bigint() - started_ns) / 1e9;
     metrics.requests.inc({ route, status });
+    by_worker.inc();
     metrics.latency.observe({ route }, seconds);
     if (detail?.durable_ns !== undefined) {
       const wait_ms = Number(detail.durable_ns) / 1e6;

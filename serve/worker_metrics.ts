@@ -16,6 +16,13 @@ export class WorkerMetrics {
     labelNames: ['route', 'status'] as const,
     registers: [this.registry],
   });
+  /** The one label set of each worker: the sum over workers shows how the port's connections spread. */
+  readonly by_worker = new Counter({
+    name: 'exwallet_worker_requests_total',
+    help: 'Requests answered by each worker thread (how the one port spreads over the workers)',
+    labelNames: ['worker'] as const,
+    registers: [this.registry],
+  });
   readonly latency = new Histogram({
     name: 'exwallet_request_duration_seconds',
     help: 'Time from the request head to the answer sent (durable() included), by route',

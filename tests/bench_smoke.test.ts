@@ -98,7 +98,7 @@ test('a tiny run of every suite writes well-formed results in which every call g
 
     assert.ok(!('error' in r.breakdown!), `breakdown ran: ${JSON.stringify(r.breakdown)}`);
     const breakdown = r.breakdown as Exclude<BenchResults['breakdown'], { error: string } | undefined>;
-    assert.equal(breakdown.parts.map((p) => p.stage).slice(0, 6), ['loop', 'validate', 'transfer', 'user', 'apply', 'response']);
+    assert.equal(breakdown.parts.map((p) => p.stage).slice(0, 6), ['loop', 'validate', 'user', 'records', 'apply', 'response']);
     assert.is(breakdown.ok_apply, breakdown.calls);
     assert.is(r.profile!.ok, r.profile!.calls);
 
