@@ -9,13 +9,14 @@
 // Routes (POST, JSON bodies as in the Hub88 Operator Wallet API): /transaction/bet,
 // /transaction/win, /transaction/rollback, /user/balance. The answer is the
 // wallet's response object, with HTTP 200 whatever its status, as Hub88 expects.
-// Not shown: the X-Hub88-Signature check every real endpoint must make.
+// Not shown: the X-Hub88-Signature check every real endpoint must make
+// (exwallet serve does it).
 //
-// Ports: Node 20 cannot share one listening port between worker_threads (the
-// cluster module shares ports between processes, which cannot share a
-// WebAssembly.Memory). So thread i listens on port P + i; with --port 0 each
-// thread takes an ephemeral port, which it reports to the main thread. Put a
-// load balancer in front to expose one address.
+// Ports: this example gives each thread its own port (thread i listens on
+// P + i; with --port 0 each takes an ephemeral port and reports it), the
+// simplest way to embed the library in a server of your own. For the real
+// service, with one port shared by every thread, signatures, durability,
+// admin and metrics, run `exwallet serve` (serve/, docs/service.md).
 
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
