@@ -53,10 +53,11 @@ if (cluster.isPrimary && workers > 1) {
       if (message === 'ready' && ++ready === workers) console.log(`fastify_pg: ready on http://127.0.0.1:${port}, ${workers} processes`);
     });
   }
+  let stopping = false;
   cluster.on('exit', (_worker, code, signal) => {
-    if (signal !== 'SIGTERM') { console.error(`fastify_pg: a worker exited (${code ?? signal})`); process.exit(1); }
+    if (!stopping) { console.error(`fastify_pg: a worker exited (${code ?? signal})`); process.exit(1); }
   });
-  const stop = (): void => { for (const worker of Object.values(cluster.workers ?? {})) worker?.kill('SIGTERM'); setTimeout(() => process.exit(0), 500); };
+  const stop = (): void => { stopping = true; for (const worker of Object.values(cluster.workers ?? {})) worker?.kill('SIGTERM'); setTimeout(() => process.exit(0), 500); };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
 } else {
