@@ -58,7 +58,7 @@ class LedgerView {
   constructor(readonly core: ThreadCore) {
     this.u32 = core.u32;
     this.i32 = core.i32;
-    this.i64 = new BigInt64Array(core.memory.buffer);
+    this.i64 = core.i64;
     this.layout = core.layout;
   }
   private entry_at(entry: number, field_offset: number): number {

@@ -294,25 +294,15 @@ export function start_flusher(
 function fail_journal(core: ThreadCore): void {
   Atomics.store(core.u32, (L.HEADER_OFFSET + L.H_JOURNAL_FAILED) >>> 2, 1);
   Atomics.compareExchange(core.u32, core.run_word, L.RUN_OPEN, L.RUN_FAILED);
-  Atomics.notify(durable_view(core), (L.HEADER_OFFSET + L.H_DURABLE) / 8);
+  Atomics.notify(core.i64, (L.HEADER_OFFSET + L.H_DURABLE) / 8);
 }
 
 // ---------------------------------------------------------------------------
 // durable(): wait for the tickets this thread collected.
 
-const durable_views = new WeakMap<ThreadCore, BigInt64Array>();
-
-function durable_view(core: ThreadCore): BigInt64Array {
-  let view = durable_views.get(core);
-  if (!view) {
-    view = new BigInt64Array(core.memory.buffer as unknown as SharedArrayBuffer);
-    durable_views.set(core, view);
-  }
-  return view;
-}
 
 export function durable_epoch(core: ThreadCore): number {
-  return Number(Atomics.load(durable_view(core), (L.HEADER_OFFSET + L.H_DURABLE) / 8));
+  return Number(Atomics.load(core.i64, (L.HEADER_OFFSET + L.H_DURABLE) / 8));
 }
 
 export function journal_failed(core: ThreadCore): boolean {
@@ -362,7 +352,7 @@ const KEEPALIVE_MS = 60_000;
 /** One waitAsync per thread and wallet serves every pending durable(). */
 function watch(core: ThreadCore): void {
   core.durable_waiting = true;
-  const view = durable_view(core);
+  const view = core.i64;
   const index = (L.HEADER_OFFSET + L.H_DURABLE) / 8;
   // A pending Atomics.waitAsync does not keep Node's event loop alive: an
   // awaited durable() must (the flusher thread itself is unref'd).

@@ -12,14 +12,13 @@ import { durable_epoch, journal_failed } from './durability.js';
 export function stats(wallet: Wallet): WalletStats {
   const core = Wallet.core_of(wallet);
   next_call();
-  const { layout, u32 } = core;
-  const i64 = new BigInt64Array(core.memory.buffer, layout.threads_offset, layout.threads_max * (L.THREAD_RECORD_BYTES / 8));
+  const { layout, u32, i64 } = core;
   const header = (field: number) => Atomics.load(u32, (L.HEADER_OFFSET + field) >>> 2);
   let bets = 0n, wins = 0n, rollbacks = 0n;
   let released = 0, budget_held = 0, slots_in_use = 0;
   for (let slot = 0; slot < layout.threads_max; slot++) {
     const record_u32 = (layout.threads_offset + slot * L.THREAD_RECORD_BYTES) >>> 2;
-    const record_i64 = slot * (L.THREAD_RECORD_BYTES / 8);
+    const record_i64 = (layout.threads_offset + slot * L.THREAD_RECORD_BYTES) / 8;
     bets += Atomics.load(i64, record_i64 + L.T_BETS / 8);
     wins += Atomics.load(i64, record_i64 + L.T_WINS / 8);
     rollbacks += Atomics.load(i64, record_i64 + L.T_ROLLBACKS / 8);

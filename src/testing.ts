@@ -36,8 +36,7 @@ export function corrupt_balance(wallet: Wallet, user: string, balance_units: num
   const core = core_of(wallet);
   const slot = core.user_slots.get(user);
   if (slot === undefined) throw new Error(`no cached slot for ${user}`);
-  const i64 = new BigInt64Array(core.memory.buffer);
-  Atomics.store(i64, core.layout.user_balances_offset / 8 + slot, BigInt(balance_units));
+  Atomics.store(core.i64, core.layout.user_balances_offset / 8 + slot, BigInt(balance_units));
 }
 
 /** The home index position of `transaction_uuid` under the wallet's hash key
@@ -55,31 +54,30 @@ export function user_home_position(wallet: Wallet, name: string): number {
   return core.exports.user_home_position(bytes);
 }
 
-/** The longest run of occupied words in the transaction index: how far a
- *  probe can have to walk. A flood of keys aimed at one place makes it long. */
-export function longest_probe_run(wallet: Wallet): number {
-  const core = core_of(wallet);
-  const base = core.layout.tx_index_offset >>> 2;
+/** The longest run of occupied words in an index of `capacity` u64 words at
+ *  byte `offset`: how far a probe can have to walk. A flood of keys aimed at
+ *  one place makes it long. */
+function longest_run(core: ReturnType<typeof core_of>, offset: number, capacity: number): number {
+  const base = offset >>> 2;
   let longest = 0;
   let run = 0;
-  for (let pos = 0; pos < core.layout.tx_index_capacity; pos++) {
+  for (let pos = 0; pos < capacity; pos++) {
     run = core.u32[base + pos * 2] === 0 ? 0 : run + 1;
     if (run > longest) longest = run;
   }
   return longest;
 }
 
-/** The same for the user index. */
+/** longest_run of the transaction index. */
+export function longest_probe_run(wallet: Wallet): number {
+  const core = core_of(wallet);
+  return longest_run(core, core.layout.tx_index_offset, core.layout.tx_index_capacity);
+}
+
+/** longest_run of the user index. */
 export function longest_user_probe_run(wallet: Wallet): number {
   const core = core_of(wallet);
-  const base = core.layout.user_index_offset >>> 2;
-  let longest = 0;
-  let run = 0;
-  for (let pos = 0; pos < core.layout.user_index_capacity; pos++) {
-    run = core.u32[base + pos * 2] === 0 ? 0 : run + 1;
-    if (run > longest) longest = run;
-  }
-  return longest;
+  return longest_run(core, core.layout.user_index_offset, core.layout.user_index_capacity);
 }
 
 /** Start a wallet whose hash key is `key` instead of a random one: what an

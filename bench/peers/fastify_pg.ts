@@ -24,6 +24,7 @@ import { createServer } from 'node:net';
 import Fastify from 'fastify';
 import pg from 'pg';
 import { parse_flags, integer_flag } from '../../tools/cli.js';
+import { SELECT, INSERT, UPDATE } from './postgres.js';
 
 const flags = parse_flags(process.argv.slice(2), {
   'pg-port': { type: 'string' }, key: { type: 'string' }, port: { type: 'string' }, workers: { type: 'string' }, pool: { type: 'string' },
@@ -64,13 +65,6 @@ if (cluster.isPrimary && workers > 1) {
   const key = createPublicKey(readFileSync(flags.key ?? 'hub88.pub.pem', 'utf8'));
   const pool = new pg.Pool({ host: '127.0.0.1', port: pg_port, user: 'postgres', password: 'bench', database: 'postgres', max: pool_size });
   const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-  const SELECT = { name: 'select_user', text: 'SELECT balance, currency FROM users WHERE name = $1 FOR UPDATE' };
-  const INSERT = {
-    name: 'insert_tx',
-    text: 'INSERT INTO transactions (uuid, kind, user_name, amount, request_uuid, balance_after, game_code, round) ' +
-      'VALUES ($1, 1, $2, $3, $4, $5, $6, $7) ON CONFLICT (uuid) DO NOTHING',
-  };
-  const UPDATE = { name: 'update_user', text: 'UPDATE users SET balance = $2 WHERE name = $1' };
   const STORED = { name: 'stored_tx', text: 'SELECT t.balance_after, u.currency FROM transactions t JOIN users u ON u.name = t.user_name WHERE t.uuid = $1' };
 
   interface Bet { user: string; currency: string; amount: number; transaction_uuid: string; request_uuid: string; game_code?: string; round?: string }

@@ -116,13 +116,14 @@ export async function setup_schema(server: PostgresServer, users: readonly strin
   }
 }
 
-const SELECT = { name: 'wallet_select', text: 'SELECT balance, currency FROM users WHERE name = $1 FOR UPDATE' };
-const INSERT = {
+/** The statements of one bet's transaction (the fastify peer uses them too). */
+export const SELECT = { name: 'wallet_select', text: 'SELECT balance, currency FROM users WHERE name = $1 FOR UPDATE' };
+export const INSERT = {
   name: 'wallet_insert',
   text: 'INSERT INTO transactions (uuid, kind, user_name, amount, request_uuid, balance_after, game_code, round) ' +
     'VALUES ($1, 1, $2, $3, $4, $5, $6, $7) ON CONFLICT (uuid) DO NOTHING',
 };
-const UPDATE = { name: 'wallet_update', text: 'UPDATE users SET balance = $2 WHERE name = $1' };
+export const UPDATE = { name: 'wallet_update', text: 'UPDATE users SET balance = $2 WHERE name = $1' };
 const STORED = { name: 'wallet_stored', text: 'SELECT request_uuid, balance_after FROM transactions WHERE uuid = $1' };
 
 /** One bet, one transaction. Returns the status, and the COMMIT's own time (ms). */
