@@ -22,7 +22,7 @@ import {
   FILES, scan_journal, decode_users, encode_users, JournalCorrupt, type UserRecord,
 } from './journal_format.js';
 import { read_checkpoint, segments_of, segment_name, replay_order, fsync_path, CHECKPOINT_FILE } from './checkpoint.js';
-import type { FlusherData, FlusherReply, JournalFaults } from './flusher.js';
+import { mark_journal_failed, type FlusherData, type FlusherReply, type JournalFaults } from './flusher.js';
 
 /** What wallet.json keeps: a reopened wallet must be this wallet. */
 export interface StoredOptions {
@@ -188,7 +188,7 @@ export function scan_data_dir(dir: DataDir) {
   const users = decode_users(users_file);
   if (users.valid_bytes < users_file.length) truncate(users_path, users.valid_bytes);
   return {
-    checkpoint, segments, users: users.users, users_path, last_epoch,
+    checkpoint, segments, users: users.users, last_epoch,
     journal_path: tail.path, journal_bytes: tail.scan.valid_bytes, last_crc: tail.scan.last_crc,
   };
 }
@@ -263,38 +263,31 @@ export function journal_users(core: ThreadCore, users: readonly UserRecord[]): v
 /** The durable side of one wallet, in the thread that started it. */
 export interface DurableState {
   dir: DataDir;
-  users_path: string;
   flusher: Worker;
   flusher_done: Promise<void>;
   failure: string | undefined;
 }
 
 export function start_flusher(
-  core: ThreadCore, dir: DataDir, journal_path: string, users_path: string, offset: number, prev_crc: number,
+  core: ThreadCore, dir: DataDir, journal_path: string, offset: number, prev_crc: number,
   faults: JournalFaults | undefined,
 ): DurableState {
   const data: FlusherData = { memory: core.memory, dir: dir.real_path, journal_path, offset, prev_crc, faults };
   const flusher = new Worker(new URL('./flusher.js', import.meta.url), { workerData: { kind: 'exwallet.flusher', data } });
   flusher.unref(); // a wallet does not keep a process alive; close() or durable() waits for it
-  const state: DurableState = { dir, users_path, flusher, flusher_done: Promise.resolve(), failure: undefined };
+  const state: DurableState = { dir, flusher, flusher_done: Promise.resolve(), failure: undefined };
   state.flusher_done = new Promise<void>((resolve) => {
     flusher.on('message', (reply: FlusherReply) => {
       if (reply.kind === 'failed') state.failure = reply.message;
     });
     flusher.once('error', (error) => {
       state.failure = error.message;
-      fail_journal(core);
+      mark_journal_failed(core.u32, core.i64);
       resolve();
     });
     flusher.once('exit', () => resolve());
   });
   return state;
-}
-
-function fail_journal(core: ThreadCore): void {
-  Atomics.store(core.u32, (L.HEADER_OFFSET + L.H_JOURNAL_FAILED) >>> 2, 1);
-  Atomics.compareExchange(core.u32, core.run_word, L.RUN_OPEN, L.RUN_FAILED);
-  Atomics.notify(core.i64, (L.HEADER_OFFSET + L.H_DURABLE) / 8);
 }
 
 // ---------------------------------------------------------------------------

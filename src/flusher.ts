@@ -51,6 +51,15 @@ export interface JournalFaults {
  *  recovery's replay to the checkpoint plus about this much journal. */
 export const SEGMENT_BYTES_MAX = 64 << 20;
 
+/** Fail-stop, from any thread: durable() waiters wake and reject, new
+ *  transactions answer RS_ERROR_UNKNOWN (an audit's pause or a close already
+ *  in the run word is left alone). */
+export function mark_journal_failed(u32: Uint32Array, i64: BigInt64Array): void {
+  Atomics.store(u32, (L.HEADER_OFFSET + L.H_JOURNAL_FAILED) >>> 2, 1);
+  Atomics.compareExchange(u32, (L.HEADER_OFFSET + L.H_RUN) >>> 2, L.RUN_OPEN, L.RUN_FAILED);
+  Atomics.notify(i64, (L.HEADER_OFFSET + L.H_DURABLE) / 8);
+}
+
 export type FlusherReply = { kind: 'closed' } | { kind: 'failed'; message: string };
 
 const IDLE_SLEEP_MS = 1;
@@ -228,9 +237,7 @@ class Flusher {
   }
 
   fail(error: Error): void {
-    Atomics.store(this.u32, (L.HEADER_OFFSET + L.H_JOURNAL_FAILED) >>> 2, 1);
-    Atomics.compareExchange(this.u32, (L.HEADER_OFFSET + L.H_RUN) >>> 2, L.RUN_OPEN, L.RUN_FAILED);
-    Atomics.notify(this.i64, (L.HEADER_OFFSET + L.H_DURABLE) / 8);
+    mark_journal_failed(this.u32, this.i64);
     parentPort?.postMessage({ kind: 'failed', message: error.message } satisfies FlusherReply);
   }
 

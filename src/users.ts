@@ -117,8 +117,29 @@ export function createUsers(wallet: Wallet, users: readonly (string | UserEntry)
     }
     currency_ids.set(currency, id);
   }
-  if (core.journal_on) create_all_durable(core, [...by_name.values()], currency_ids);
-  else create_all(core, [...by_name.values()], currency_ids);
+  const resolved: ResolvedUser[] = [...by_name.values()].map((user) => ({
+    name: user.name,
+    currency_id: user.currency === undefined ? core.default_currency_id : currency_ids.get(user.currency) ?? -1,
+    balance_units: user.balance_units ?? core.initial_balance_units,
+  }));
+  if (core.journal_on) create_all_durable(core, resolved);
+  else create_all(core, resolved);
+}
+
+/** The users that do not exist yet. A user is never deleted, so one that
+ *  existed when currencies were registered is never among them. */
+function fresh_users(core: ThreadCore, users: ResolvedUser[]): ResolvedUser[] {
+  const fresh = users.filter((user) => user_slot_of(core, user.name) < 0);
+  if (fresh.some((user) => user.currency_id < 0)) throw new Error('exwallet: a user to create has no currency record (a bug)');
+  return fresh;
+}
+
+/** A user to create with its currency record and balance decided (the
+ *  currency is -1 for a user that already existed: it is never created). */
+interface ResolvedUser {
+  name: string;
+  currency_id: number;
+  balance_units: number;
 }
 
 /** A durable wallet's creations, one thread at a time (the create lock in
@@ -126,7 +147,7 @@ export function createUsers(wallet: Wallet, users: readonly (string | UserEntry)
  *  and only then published, so that no thread ever sees a user the journal
  *  lacks. createUsers is rare: the lock costs nothing that matters, and it
  *  removes the races that would give one name two journaled slots. */
-function create_all_durable(core: ThreadCore, users: NewUser[], currency_ids: ReadonlyMap<string, number>): void {
+function create_all_durable(core: ThreadCore, users: ResolvedUser[]): void {
   const lock_word = (L.HEADER_OFFSET + L.H_CREATE_LOCK) >>> 2;
   const mark = threadId + 1;
   const deadline_ms = performance.now() + core.wait_ms_max;
@@ -137,25 +158,25 @@ function create_all_durable(core: ThreadCore, users: NewUser[], currency_ids: Re
     Atomics.wait(core.i32, lock_word, Atomics.load(core.i32, lock_word), IN_FLIGHT_PAUSE_MS * 20);
   }
   try {
-    const fresh = users.filter((user) => user_slot_of(core, user.name) < 0);
+    const fresh = fresh_users(core, users);
     if (fresh.length === 0) return;
     const room = core.layout.users_max - core.exports.user_tickets();
     if (fresh.length > room) {
       throw range_error('EXWALLET_USER_TABLE_FULL', `user table full: ${fresh.length} new users requested, room for ${room} of maxUsers ${core.layout.users_max}`);
     }
-    const prepared: Array<{ user: NewUser; record: number; balance_units: number; currency: string }> = [];
+    const prepared: Array<{ user: ResolvedUser; record: number }> = [];
     for (const user of fresh) {
-      const currency_id = user.currency === undefined ? core.default_currency_id : currency_ids.get(user.currency) as number;
-      const balance_units = user.balance_units ?? core.initial_balance_units;
-      const record = core.exports.user_prepare(write_name(core, user.name), balance_units, currency_id);
+      const record = core.exports.user_prepare(write_name(core, user.name), user.balance_units, user.currency_id);
       if (record === L.USER_CLOSED) throw type_error('EXWALLET_CLOSED', 'this wallet was closed; start() a new one');
       if (record === L.USER_FAILED) throw journal_failed_error();
       if (record === L.USER_PAUSED) throw plain_error('EXWALLET_BUSY', 'createUsers met an audit in progress; call it again');
       if (record < 0) throw range_error('EXWALLET_USER_TABLE_FULL', `user table full (maxUsers ${core.layout.users_max})`);
-      prepared.push({ user, record, balance_units, currency: core.currencies.text_of(currency_id) });
+      prepared.push({ user, record });
     }
     try {
-      journal_users(core, prepared.map(({ user, record, balance_units, currency }) => ({ slot: record, balance_units, currency, name: user.name })));
+      journal_users(core, prepared.map(({ user, record }) => ({
+        slot: record, balance_units: user.balance_units, currency: core.currencies.text_of(user.currency_id), name: user.name,
+      })));
     } catch (error) {
       throw plain_error('EXWALLET_JOURNAL_FAILED', `createUsers could not journal the users (${(error as Error).message}); none of them was created`);
     }
@@ -185,21 +206,19 @@ const IN_FLIGHT_PAUSE_MS = 0.05;
  *  full for them at t0 — the instant the RangeError linearizes at. Otherwise
  *  look again, for at most twinWaitMs (a thread that died holding a ticket is
  *  waited out; audit() returns such tickets). */
-function create_all(core: ThreadCore, users: NewUser[], currency_ids: ReadonlyMap<string, number>): void {
+function create_all(core: ThreadCore, users: ResolvedUser[]): void {
   const users_max = core.layout.users_max;
   let deadline_ms = 0;
   for (;;) {
     const tickets = core.exports.user_tickets(); // t0
     const created = core.exports.user_count();
-    const fresh = users.filter((user) => user_slot_of(core, user.name) < 0); // t1
+    const fresh = fresh_users(core, users); // t1
     if (fresh.length === 0) return;
     let full_at: string | undefined;
     let paused = false;
     if (fresh.length <= users_max - tickets) {
       for (const user of fresh) {
-        const currency_id = user.currency === undefined ? core.default_currency_id : currency_ids.get(user.currency) as number;
-        const balance_units = user.balance_units ?? core.initial_balance_units;
-        const slot = core.exports.user_create(write_name(core, user.name), balance_units, currency_id);
+        const slot = core.exports.user_create(write_name(core, user.name), user.balance_units, user.currency_id);
         if (slot === L.USER_CLOSED) throw type_error('EXWALLET_CLOSED', 'this wallet was closed; start() a new one');
         if (slot === L.USER_PAUSED) {
           paused = true; // audit holds the wallet: look again shortly

@@ -200,7 +200,7 @@ function start_durable(options: WalletOptions): Wallet {
       });
     }
     recover(core, found);
-    core.durable = start_flusher(core, dir, found.journal_path, found.users_path, found.journal_bytes, found.last_crc, faults);
+    core.durable = start_flusher(core, dir, found.journal_path, found.journal_bytes, found.last_crc, faults);
     return new Wallet(core, `${seed.toString(16)}-${random[1].toString(16)}`);
   } catch (error) {
     release_data_dir(dir);
@@ -655,7 +655,7 @@ export function balance(wallet: Wallet, body: BalanceRequest): WalletResponse {
 
 /** A read outside the core's calls (balance, lookup): its ticket is the
  *  epoch open after the read. */
-export function keep_open_epoch(core: ThreadCore): void {
+function keep_open_epoch(core: ThreadCore): void {
   const epoch = Number(Atomics.load(core.i64, (L.HEADER_OFFSET + L.H_EPOCH) / 8));
   if (epoch > core.max_ticket) core.max_ticket = epoch;
 }
