@@ -29,7 +29,7 @@
 // user ticket a dead thread held mid-createUsers is returned too, and so is
 // the user record it had taken.
 
-import { L, type Layout } from './layout.js';
+import { L, ring_offset, type Layout } from './layout.js';
 import { Wallet, next_call, wait_for_idle_slots } from './wallet.js';
 import { slot_busy, clear_slot_busy, type ThreadCore } from './core.js';
 import { plain_error, type_error } from './errors.js';
@@ -338,7 +338,7 @@ function owner_slot_of(view: LedgerView, entry: number): number {
 }
 
 function ring_at(view: LedgerView, slot: number): number {
-  return view.layout.rings_offset + slot * view.layout.ring_bytes;
+  return ring_offset(view.layout, slot);
 }
 
 /** Is the journal record of `entry` still in its claimer's ring (appended,

@@ -382,7 +382,8 @@ function watch(core: ThreadCore): void {
   step();
 }
 
-function wake_flusher(core: ThreadCore): void {
+/** Ask the flusher for a flush (it sleeps on H_FLUSH_WANT when idle). */
+export function wake_flusher(core: ThreadCore): void {
   const word = (L.HEADER_OFFSET + L.H_FLUSH_WANT) >>> 2;
   Atomics.add(core.u32, word, 1);
   Atomics.notify(core.i32, word);

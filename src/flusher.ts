@@ -20,7 +20,7 @@
 import { Worker, parentPort, workerData } from 'node:worker_threads';
 import { openSync, writeSync, fdatasyncSync, closeSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { L, read_header, type Layout } from './layout.js';
+import { L, read_header, ring_offset, type Layout } from './layout.js';
 import { seal_batch, BATCH_HEADER_BYTES } from './journal_format.js';
 import { segment_name, segments_of, write_checkpoint, fsync_path } from './checkpoint.js';
 import { CHECKPOINT_RUNNING, CHECKPOINT_IDLE, type CheckpointerData } from './checkpointer.js';
@@ -103,7 +103,7 @@ class Flusher {
   }
 
   private ring_at(slot: number): number {
-    return this.layout.rings_offset + slot * this.layout.ring_bytes;
+    return ring_offset(this.layout, slot);
   }
 
   /** Records appended and not yet taken, over all rings. */

@@ -86,6 +86,11 @@ export function compute_layout(sizes: LayoutSizes): Layout {
   return layout;
 }
 
+/** Byte offset of thread slot `slot`'s journal ring (layout_constants.ts, "The journal"). */
+export function ring_offset(layout: Layout, slot: number): number {
+  return layout.rings_offset + slot * layout.ring_bytes;
+}
+
 export interface HeaderInit {
   initial_balance_units: number;
   fingerprint_seed: bigint;

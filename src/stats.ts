@@ -3,7 +3,7 @@
 // in the thread registry (one cache line per slot, written only by its
 // holder), so it is cheap and any thread can ask while calls are in flight.
 
-import { L } from './layout.js';
+import { L, ring_offset } from './layout.js';
 import { Wallet, next_call } from './wallet.js';
 import type { WalletStats } from './types.js';
 import type { ThreadCore } from './core.js';
@@ -59,7 +59,7 @@ function journal_stats(core: ThreadCore): Pick<WalletStats, 'durable' | 'openEpo
   const { layout, u32 } = core;
   let pending = 0;
   for (let slot = 0; slot < layout.threads_max; slot++) {
-    const ring = layout.rings_offset + slot * layout.ring_bytes;
+    const ring = ring_offset(layout, slot);
     pending += (Atomics.load(u32, (ring + L.RING_HEAD) >>> 2) - Atomics.load(u32, (ring + L.RING_TAIL) >>> 2)) >>> 0;
   }
   return {

@@ -10,10 +10,10 @@
 // concurrent caller sees are those of some sequential order (contract §8).
 
 import { webcrypto } from 'node:crypto';
-import { L, compute_layout, write_header, WASM_PAGE_BYTES, WASM_PAGES_MAX, type Layout } from './layout.js';
+import { L, compute_layout, write_header, ring_offset, WASM_PAGE_BYTES, WASM_PAGES_MAX, type Layout } from './layout.js';
 import {
   open_data_dir, release_data_dir, merge_options, scan_data_dir, store_options, recover, start_flusher, stop_flusher,
-  wait_durable, journal_failed, journal_failed_error, type DurableState,
+  wait_durable, wake_flusher, journal_failed, journal_failed_error, type DurableState,
 } from './durability.js';
 import { audit_for_close } from './audit.js';
 import type { JournalFaults } from './flusher.js';
@@ -575,10 +575,9 @@ function apply_after_wait(
 /** This slot's journal ring is full: sleep until the flusher takes from it
  *  (it notifies the tail word), within the call's bound. */
 function wait_for_ring_room(core: ThreadCore, remaining_ms: number): void {
-  const ring = core.layout.rings_offset + core.thread_slot * core.layout.ring_bytes;
+  const ring = ring_offset(core.layout, core.thread_slot);
   const tail_word = (ring + L.RING_TAIL) >>> 2;
-  Atomics.add(core.u32, (L.HEADER_OFFSET + L.H_FLUSH_WANT) >>> 2, 1);
-  Atomics.notify(core.i32, (L.HEADER_OFFSET + L.H_FLUSH_WANT) >>> 2);
+  wake_flusher(core);
   Atomics.wait(core.i32, tail_word, Atomics.load(core.i32, tail_word), Math.min(remaining_ms, 5));
 }
 
