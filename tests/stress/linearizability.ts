@@ -36,7 +36,11 @@
 //   (b) a concurrent settlement: it is a win/rollback and another win/rollback
 //       of the same reference_transaction_uuid overlaps it in time (the
 //       project answers RS_ERROR_UNKNOWN to a win/rollback whose bet is being
-//       settled concurrently).
+//       settled concurrently), or
+//   (c) a concurrent placement: it is a win/rollback and a bet whose
+//       transaction_uuid is its reference_transaction_uuid overlaps it in
+//       time (docs/contract.md §6: a bet whose money has moved but whose call
+//       has not returned is answered RS_ERROR_UNKNOWN, never "does not exist").
 // Anywhere else an RS_ERROR_UNKNOWN must be the model's answer.
 
 import { isDeepStrictEqual } from 'node:util';
@@ -95,6 +99,7 @@ function unknown_may_be_noop(call: LinCall, history: LinCall[]): boolean {
       call.op !== 'bet' && other.op !== 'bet' &&
       other.body.reference_transaction_uuid === call.body.reference_transaction_uuid
     ) return true; // (b)
+    if (call.op !== 'bet' && other.op === 'bet' && other.body.transaction_uuid === call.body.reference_transaction_uuid) return true; // (c)
   }
   return false;
 }
