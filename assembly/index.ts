@@ -3,17 +3,29 @@
 // strings, no static data (the build test pins that), only loads, stores and
 // atomics on offsets taken from the layout.
 
-import { LAYOUT_FINGERPRINT, STATIC_DATA_MAX_BYTES, INIT_STATIC_DATA, S_UUID } from "./layout";
+import { LAYOUT_FINGERPRINT, STATIC_DATA_MAX_BYTES, INIT_STATIC_DATA, S_UUID, S_RECORDS } from "./layout";
 import { init_state, scratch } from "./state";
 import { tx_home_position } from "./idempotency_table";
-export { set_crash_point, set_epoch_after_cas } from "./state";
+export { set_crash_point, set_epoch_after_cas, set_flip_canary } from "./state";
 
 export {
   user_find, user_create, user_count, user_tickets, balance_of, currency_of, user_home_position,
   user_prepare, user_publish, user_create_at,
 } from "./user_table";
-export { apply, tx_lookup, recover_tx, recover_records } from "./ledger";
+export { apply, tx_lookup, recover_records, carry_open_bets, format_uuid_text } from "./ledger";
 export { entry_prepare_wait } from "./idempotency_table";
+import { filter_add, hash_uuid, filter_maybe } from "./idempotency_table";
+
+/** Add the `count` uuids (16 bytes each) at scratch + S_RECORDS to the
+ *  retired filter (the rotator, recovery). */
+export function filter_add_uuids(count: u32): void {
+  for (let i: u32 = 0; i < count; i++) filter_add(hash_uuid(scratch + S_RECORDS + <usize>i * 16));
+}
+
+/** Does the retired filter know the uuid in scratch? (tests, bench) */
+export function filter_knows(): bool {
+  return filter_maybe(hash_uuid(scratch + S_UUID));
+}
 
 /** Bind this instance to the wallet in its memory and to thread slot `slot`. */
 export function init(slot: u32): i32 {

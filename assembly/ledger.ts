@@ -30,15 +30,20 @@ import {
   S_OUT_AMOUNT, S_OUT_STATE, S_OUT_REF_TEXT, ST_RING_FULL, ST_FAILED, RUN_CLOSED, CRASH_BEFORE_JOURNAL,
   S_RECORDS, JOURNAL_RECORD_BYTES, R_KIND, R_USER_SLOT, R_UUID, R_REQUEST_UUID, R_REFERENCE, R_FINGERPRINT, R_AMOUNT, R_BALANCE_AFTER,
   CRASH_AFTER_CLAIM, CRASH_AFTER_SETTLE_BEGIN, CRASH_AFTER_BALANCE, CRASH_AFTER_COMMIT, CRASH_AFTER_RECLAIM,
+  CRASH_BEFORE_PUBLISH, E_REF_UUID, ENTRY_SIZE_BYTES, SETTLE_MOVED, S_OUT_FINGERPRINT, S_IN_RETIRED_SEQ, H_RETIRED_SEQ,
+  ST_RETIRED_MAYBE, ST_REF_RETIRED_MAYBE, APPLY_CURRENCY_OK, APPLY_OWN_CHECKED, APPLY_REF_CHECKED, NO_REF_ENTRY,
+  RECOVER_NO_DELTA, RECOVER_DELTA_ONLY, RECOVER_BET_RETIRED,
 } from "./layout";
 import { fingerprint } from "./fingerprint";
 import {
   tx_probe, tx_probe_hashed, hash_uuid, tx_still_absent, tx_publish, entry_reserve, entry_ptr, entry_state, entry_finish, claimed_state,
-  probed_tag, budget_take, budget_give,
+  probed_tag, budget_take, budget_give, gen_refresh, filter_maybe, released_bound_ptr, gen_of_entry, cur_gen,
+  tx_probe_current,
 } from "./idempotency_table";
 import { balance_ptr } from "./user_table";
 import {
   scratch, invariant, crash_here, enter, leave, thread_record, release_slack, journal_on, epoch_after_cas,
+  filter_blocks, gen_entries, flip_canary, announce_only,
 } from "./state";
 import { ring_has_room, ring_append } from "./journal";
 
@@ -81,6 +86,7 @@ function answer_applied(entry: u32, kind: u32, user_slot: u32, amount_units: i64
 
 const BET_NONE: i32 = -1;
 const BET_IN_FLIGHT: i32 = -2;
+const BET_ABSENT: i32 = -3; // no entry of that uuid in memory at all (it may be retired)
 
 /** The committed bet of `user_slot` named by the reference uuid in scratch;
  *  BET_NONE if there is none (unknown, failed, not a bet, other user, or
@@ -90,7 +96,7 @@ const BET_IN_FLIGHT: i32 = -2;
  *  exist" would be a lie; the caller answers RS_ERROR_UNKNOWN (retryable). */
 function find_bet(user_slot: u32): i32 {
   const found = tx_probe(scratch + S_REF_UUID);
-  if (found < 0) return BET_NONE;
+  if (found < 0) return BET_ABSENT;
   const bet = <u32>found;
   const state = entry_state(bet);
   if (((state & KIND_MASK) >> KIND_SHIFT) != KIND_BET) return BET_NONE;
@@ -104,6 +110,8 @@ function find_bet(user_slot: u32): i32 {
   }
   if (phase != PHASE_COMMITTED) return BET_NONE;
   if (load<u32>(entry_ptr(bet) + E_USER_SLOT) != user_slot) return BET_NONE;
+  // Probes look in the current generation first, where a carried bet's copy is.
+  invariant(((state & SETTLE_MASK) >> SETTLE_SHIFT) != SETTLE_MOVED);
   return <i32>bet;
 }
 
@@ -160,6 +168,7 @@ function fill_entry(entry: u32, user_slot: u32, ref_entry: u32, fp: u64, amount_
   store<u64>(e + E_FINGERPRINT, fp);
   store<i64>(e + E_AMOUNT, amount_units);
   store<i64>(e + E_BALANCE_AFTER, -1);
+  copy16(e + E_REF_UUID, scratch + S_REF_UUID); // a bet's is never read
 }
 
 /** Give up a claim after a failed check, returning the request's budget
@@ -173,7 +182,7 @@ function fill_entry(entry: u32, user_slot: u32, ref_entry: u32, fp: u64, amount_
 function release(entry: u32, claimed: u32, units: u32): void {
   store<i64>(entry_ptr(entry) + E_BALANCE_AFTER, -1);
   let released = released_state(claimed);
-  const bound_ptr = <usize>HEADER_OFFSET + H_RELEASED_BOUND;
+  const bound_ptr = released_bound_ptr();
   if (atomic.add<u32>(bound_ptr, 1) >= release_slack) {
     atomic.sub<u32>(bound_ptr, 1);
     if (units > 0) {
@@ -191,7 +200,7 @@ function release(entry: u32, claimed: u32, units: u32): void {
 /** A RELEASED entry of this uuid was claimed again: what it held goes back. */
 function reclaimed(released_seen: u32): void {
   if ((released_seen & UNIT_HELD_BIT) != 0) budget_give(1);
-  else atomic.sub<u32>(<usize>HEADER_OFFSET + H_RELEASED_BOUND, 1);
+  else atomic.sub<u32>(released_bound_ptr(), 1);
 }
 
 /** Count a commit in this slot's record, for stats(). */
@@ -235,6 +244,15 @@ function canary_epoch(epoch_ptr: usize): u64 {
 }
 const CANARY_SPIN: i32 = 4000;
 
+/** The flip canary's pause between reading the generation word and
+ *  publishing: wide enough for a flip (done without pausing the wallet, the
+ *  canary) to land inside it, so the twin storm that must catch it does. */
+function canary_pause(): void {
+  let sink: u64 = 0;
+  for (let spin = 0; spin < CANARY_SPIN * 8; spin++) sink += atomic.load<u64>(<usize>HEADER_OFFSET + H_EPOCH);
+  store<u64>(scratch + S_OUT_FINGERPRINT, sink);
+}
+
 /** The epoch read by the last successful move_balance (journal.ts). */
 let moved_epoch: u64 = 0;
 
@@ -276,21 +294,30 @@ function move_balance(user_slot: u32, entry: u32, delta_units: i64): i64 {
  *  `amount_units` is the request's amount (ignored for rollback). Returns an
  *  ST_* status; outputs go to scratch (layout.ts). The thread is announced
  *  busy for the whole call (see state.ts `enter`). */
-export function apply(kind: u32, user_slot: u32, amount_f64: f64, currency_ok: bool, records_bytes: u32): i32 {
+export function apply(kind: u32, user_slot: u32, amount_f64: f64, flags: u32, records_bytes: u32): i32 {
   const run = enter();
   if (run != RUN_OPEN) return run == RUN_PAUSED ? ST_PAUSED : run == RUN_CLOSED ? ST_CLOSED : ST_FAILED;
-  const status = transact(kind, user_slot, <i64>amount_f64, currency_ok, records_bytes);
+  gen_refresh();
+  const status = transact(kind, user_slot, <i64>amount_f64, flags, records_bytes);
   leave();
   return status;
 }
 
-function transact(kind: u32, user_slot: u32, amount_units: i64, currency_ok: bool, records_bytes: u32): i32 {
+/** Did JS search the retired files for this call (flag `checked`) with no
+ *  retirement since? Then a filter hit needs no second search. */
+function retired_checked(flags: u32, checked: u32): bool {
+  return (flags & checked) != 0 &&
+    load<u32>(scratch + S_IN_RETIRED_SEQ) == atomic.load<u32>(<usize>HEADER_OFFSET + H_RETIRED_SEQ);
+}
+
+function transact(kind: u32, user_slot: u32, amount_units: i64, flags: u32, records_bytes: u32): i32 {
   invariant(kind == KIND_BET || kind == KIND_WIN || kind == KIND_ROLLBACK);
   invariant(amount_units >= 0 && amount_units <= MAX_SAFE_UNITS);
   const fp = fingerprint(records_bytes);
   const uuid_ptr = scratch + S_UUID;
   const units: u32 = kind == KIND_BET ? <u32>BET_UNITS : 0;
   const uuid_hash = hash_uuid(uuid_ptr); // once per call, whatever the restarts
+  const currency_ok = (flags & APPLY_CURRENCY_OK) != 0;
 
   for (let restart = 0; restart < RESTART_MAX; restart++) {
     // 1. Idempotency: find the uuid's entry, or where it would go.
@@ -311,12 +338,19 @@ function transact(kind: u32, user_slot: u32, amount_units: i64, currency_ok: boo
       reclaim = <i32>entry;
     } else {
       empty_pos = <u32>(-1 - found);
+      // Not in memory: it may have been applied long ago and retired to
+      // disk. The filter answers "certainly not" for almost every new uuid;
+      // a hit is JS's to search (src/retired.ts), which then calls again.
+      if (filter_blocks > 0 && !retired_checked(flags, APPLY_OWN_CHECKED) && filter_maybe(uuid_hash)) {
+        store<u64>(scratch + S_OUT_FINGERPRINT, fp);
+        return ST_RETIRED_MAYBE;
+      }
     }
 
     // 2. Checks that need no claim (see check()); then the budget. Each
     // failure is confirmed against the idempotency table before it is
     // answered (see the file comment).
-    let status = check(kind, user_slot, amount_units, currency_ok);
+    let status = check(kind, user_slot, amount_units, currency_ok, flags);
     if (status == ST_OK && journal_on && !ring_has_room()) status = ST_RING_FULL; // retried by the caller
     if (status == ST_OK && !budget_take(units)) status = ST_TABLE_FULL;
     if (status != ST_OK) {
@@ -352,11 +386,14 @@ function transact(kind: u32, user_slot: u32, amount_units: i64, currency_ok: boo
         return ST_TABLE_FULL;
       }
       entry = <u32>reserved;
+      invariant(gen_of_entry(entry) == cur_gen);
       invariant(entry_state(entry) == PHASE_FREE || (entry_state(entry) & PHASE_MASK) == PHASE_CLAIMED);
       fill_entry(entry, user_slot, ref_entry, fp, record_amount);
       // Plain store: the entry is not yet reachable; tx_publish's
       // compare-exchange publishes it together with the other fields.
       store<u32>(entry_ptr(entry) + E_STATE, claimed);
+      crash_here(CRASH_BEFORE_PUBLISH);
+      if (flip_canary) canary_pause();
       if (!tx_publish(empty_pos, entry, tag)) { // probe again: maybe a twin
         budget_give(units);
         continue;
@@ -376,7 +413,7 @@ let checked_balance_units: i64 = 0;
 /** The checks of spec §4.6-4.7 that need no claim. The balance is read last:
  *  the state of the bet read before it stays committed, so each failure
  *  holds at the instant of its last read. */
-function check(kind: u32, user_slot: u32, amount_units: i64, currency_ok: bool): i32 {
+function check(kind: u32, user_slot: u32, amount_units: i64, currency_ok: bool, flags: u32): i32 {
   checked_bet = -1;
   checked_delta_units = 0;
   if (kind != KIND_ROLLBACK && !currency_ok) return ST_WRONG_CURRENCY;
@@ -387,6 +424,10 @@ function check(kind: u32, user_slot: u32, amount_units: i64, currency_ok: bool):
   }
   const bet = find_bet(user_slot);
   if (bet == BET_IN_FLIGHT) return ST_UNKNOWN;
+  if (bet == BET_ABSENT && filter_blocks > 0 && !retired_checked(flags, APPLY_REF_CHECKED) &&
+      filter_maybe(hash_uuid(scratch + S_REF_UUID))) {
+    return ST_REF_RETIRED_MAYBE; // a retired bet is settled: JS answers from disk
+  }
   if (bet < 0) return ST_TX_DOES_NOT_EXIST;
   checked_bet = bet;
   let status = ST_OK;
@@ -449,6 +490,16 @@ function settle_and_move(
  *  slot, request_uuid text, and for a win or rollback its bet's uuid text),
  *  or 0 when the uuid is not applied. Reads only: no busy announcement. */
 export function tx_lookup(): u32 {
+  if (!announce_only()) return LOOKUP_PAUSED;
+  gen_refresh();
+  const state = lookup_in_memory();
+  leave();
+  return state;
+}
+/** tx_lookup's answer while a pause holds the wallet: wait, ask again. */
+const LOOKUP_PAUSED: u32 = 0xffffffff;
+
+function lookup_in_memory(): u32 {
   const found = tx_probe(scratch + S_UUID);
   if (found < 0) return 0;
   const entry = <u32>found;
@@ -460,27 +511,33 @@ export function tx_lookup(): u32 {
   store<u32>(scratch + S_OUT_USER_SLOT, load<u32>(e + E_USER_SLOT));
   store<u32>(scratch + S_OUT_STATE, state);
   format_uuid(e + E_REQUEST_UUID, scratch + S_OUT_REQUEST_TEXT);
-  if (((state & KIND_MASK) >> KIND_SHIFT) != KIND_BET) format_uuid(entry_ptr(load<u32>(e + E_REF_ENTRY)) + E_UUID, scratch + S_OUT_REF_TEXT);
+  if (((state & KIND_MASK) >> KIND_SHIFT) != KIND_BET) format_uuid(e + E_REF_UUID, scratch + S_OUT_REF_TEXT);
   return state;
 }
 
-/** Recovery: apply the journal record at scratch + S_RECORDS as a committed
- *  transaction (single-threaded, before the wallet serves): its entry, its
- *  budget units, its bet's settlement, its delta on the balance. Returns
- *  ST_OK, or ST_DUPLICATE (its uuid is already recorded) / ST_TX_DOES_NOT_EXIST
- *  (a win or rollback whose bet is not an open bet of that user) /
- *  ST_TABLE_FULL: a journal this wallet cannot hold. */
-export function recover_tx(): i32 {
-  return recover_record(scratch + S_RECORDS);
+/** The canonical text of the uuid at `from` (16 bytes), at `to` (36 bytes):
+ *  JS answers from a retired record with the core's own formatting. */
+export function format_uuid_text(from: usize, to: usize): void {
+  format_uuid(from, to);
 }
 
 /** Recovery, in bulk: the `count` records at scratch + S_RECORDS, one after
- *  the other (one call from JavaScript per scratch-full). Returns how many
- *  were applied; fewer than `count` means the next one failed with the
- *  status left at scratch + S_OUT_STATE. */
-export function recover_records(count: u32): u32 {
+ *  the other (one call from JavaScript per scratch-full), as committed
+ *  transactions (single-threaded, before the wallet serves): each its entry,
+ *  its budget units, its bet's settlement and (unless RECOVER_NO_DELTA) its
+ *  delta on the balance. `flags` (RECOVER_*) apply to the first record only:
+ *  JS passes them when it calls again for a record the last call stopped at.
+ *  Returns how many were applied; fewer than `count` means the next one
+ *  stopped with the status left at scratch + S_OUT_STATE: ST_DUPLICATE (its
+ *  uuid is already recorded), ST_TX_DOES_NOT_EXIST (a win or rollback whose
+ *  bet is not an open bet of that user: JS checks whether the bet retired),
+ *  ST_RETIRED_MAYBE (the filter knows the uuid: JS checks the retired files),
+ *  ST_TABLE_FULL (JS rotates the generations and calls again). */
+export function recover_records(count: u32, flags: u32, no_delta: u32): u32 {
+  gen_refresh();
   for (let i: u32 = 0; i < count; i++) {
-    const status = recover_record(scratch + S_RECORDS + <usize>i * JOURNAL_RECORD_BYTES);
+    const first_flags = i == 0 ? flags : 0;
+    const status = recover_record(scratch + S_RECORDS + <usize>i * JOURNAL_RECORD_BYTES, first_flags | no_delta);
     if (status != ST_OK) {
       store<u32>(scratch + S_OUT_STATE, <u32>status);
       return i;
@@ -489,19 +546,26 @@ export function recover_records(count: u32): u32 {
   return count;
 }
 
-function recover_record(r: usize): i32 {
+function recover_record(r: usize, flags: u32): i32 {
   const kind = load<u8>(r + R_KIND);
   const user_slot = load<u32>(r + R_USER_SLOT);
   invariant(kind == KIND_BET || kind == KIND_WIN || kind == KIND_ROLLBACK);
+  const amount_units = load<i64>(r + R_AMOUNT);
+  const delta_units = kind == KIND_BET ? -amount_units : amount_units;
+  if ((flags & RECOVER_DELTA_ONLY) != 0) { // retired: on disk already, its money still counts
+    if ((flags & RECOVER_NO_DELTA) == 0) atomic.add<i64>(balance_ptr(user_slot), delta_units);
+    return ST_OK;
+  }
   copy16(scratch + S_UUID, r + R_UUID);
   copy16(scratch + S_REQUEST_UUID, r + R_REQUEST_UUID);
   copy16(scratch + S_REF_UUID, r + R_REFERENCE);
-  const amount_units = load<i64>(r + R_AMOUNT);
-  const found = tx_probe(scratch + S_UUID);
+  const hash = hash_uuid(scratch + S_UUID);
+  const found = tx_probe_hashed(scratch + S_UUID, hash);
   const tag = probed_tag;
   if (found >= 0) return ST_DUPLICATE;
-  let ref_entry: u32 = 0;
-  if (kind != KIND_BET) {
+  if ((flags & APPLY_OWN_CHECKED) == 0 && filter_maybe(hash)) return ST_RETIRED_MAYBE;
+  let ref_entry: u32 = NO_REF_ENTRY;
+  if (kind != KIND_BET && (flags & RECOVER_BET_RETIRED) == 0) {
     const bet = tx_probe(scratch + S_REF_UUID);
     if (bet < 0) return ST_TX_DOES_NOT_EXIST;
     const state = entry_state(<u32>bet);
@@ -511,18 +575,55 @@ function recover_record(r: usize): i32 {
   }
   if (!budget_take(kind == KIND_BET ? <u32>BET_UNITS : 0)) return ST_TABLE_FULL;
   const reserved = entry_reserve();
-  if (reserved < 0) return ST_TABLE_FULL;
+  if (reserved < 0) {
+    budget_give(kind == KIND_BET ? <u32>BET_UNITS : 0);
+    return ST_TABLE_FULL;
+  }
   const entry = <u32>reserved;
   fill_entry(entry, user_slot, ref_entry, load<u64>(r + R_FINGERPRINT), amount_units);
   store<i64>(entry_ptr(entry) + E_BALANCE_AFTER, load<i64>(r + R_BALANCE_AFTER));
   store<u32>(entry_ptr(entry) + E_STATE, claimed_state(kind));
   invariant(tx_publish(<u32>(-1 - found), entry, tag));
   entry_finish(entry, committed_state(claimed_state(kind)));
-  if (kind != KIND_BET) {
+  if (ref_entry != NO_REF_ENTRY) {
     const ptr = entry_ptr(ref_entry) + E_STATE;
     atomic.store<u32>(ptr, with_settle(atomic.load<u32>(ptr), kind == KIND_WIN ? SETTLE_WON : SETTLE_ROLLED_BACK));
   }
-  atomic.add<i64>(balance_ptr(user_slot), kind == KIND_BET ? -amount_units : amount_units);
+  if ((flags & RECOVER_NO_DELTA) == 0) atomic.add<i64>(balance_ptr(user_slot), delta_units);
   count_commit(kind);
   return ST_OK;
+}
+
+/** Rotation (src/rotator.ts, with the wallet paused: no call in flight):
+ *  carry every open bet of generation `from_gen` into the current one, as a
+ *  committed copy published in the current index; the original becomes a
+ *  MOVED stub (no delta, no settlement: audit and retirement skip it).
+ *  Returns the bets carried; stops early (returning -1 - carried) when the
+ *  current generation has no room left for one more. */
+export function carry_open_bets(from_gen: u32): i32 {
+  gen_refresh();
+  invariant(from_gen != cur_gen);
+  const first = from_gen * gen_entries;
+  let carried: i32 = 0;
+  for (let entry = first; entry < first + gen_entries; entry++) {
+    const state = entry_state(entry);
+    if ((state & PHASE_MASK) != PHASE_COMMITTED || ((state & KIND_MASK) >> KIND_SHIFT) != KIND_BET) continue;
+    if (settle_of(state) != SETTLE_OPEN) continue;
+    if (!budget_take(<u32>BET_UNITS)) return -1 - carried;
+    const reserved = entry_reserve();
+    if (reserved < 0) {
+      budget_give(<u32>BET_UNITS);
+      return -1 - carried;
+    }
+    const copy = <u32>reserved;
+    const found = tx_probe_current(entry_ptr(entry) + E_UUID);
+    invariant(found < 0); // nobody inserts a uuid the previous generation holds
+    memory.copy(entry_ptr(copy), entry_ptr(entry), ENTRY_SIZE_BYTES);
+    store<u32>(entry_ptr(copy) + E_STATE, claimed_state(KIND_BET));
+    invariant(tx_publish(<u32>(-1 - found), copy, probed_tag));
+    entry_finish(copy, committed_state(claimed_state(KIND_BET)));
+    atomic.store<u32>(entry_ptr(entry) + E_STATE, with_settle(state, SETTLE_MOVED));
+    carried++;
+  }
+  return carried;
 }

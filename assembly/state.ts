@@ -16,6 +16,7 @@ import {
   SCRATCH_SIZE_BYTES, THREAD_RECORD_BYTES, T_ENTRY_NEXT, T_ENTRY_END, T_USER_SPARE, T_BUDGET_UNITS, T_ANNOUNCE,
   INIT_OK, INIT_BAD_MAGIC, INIT_BAD_VERSION, INIT_BAD_SLOT, H_EPOCH, H_RINGS_OFFSET, H_JOURNAL_ON, H_RING_RECORDS,
   EPOCH_ANNOUNCE_TRIES_MAX, S_OUT_TICKET, RING_RECORDS_AT, JOURNAL_RECORD_BYTES,
+  RUN_PAUSED, H_GEN_COUNT, H_GEN_BUDGET, H_GEN_ENTRIES, H_GEN_INDEX_CAPACITY, H_FILTER_OFFSET, H_FILTER_BLOCKS, H_ROTATE_AT,
 } from "./layout";
 
 export let users_max: u32 = 0;
@@ -45,6 +46,14 @@ export let fixed_epoch: u64 = 1;
 export let ring: usize = 0; //         this slot's ring (layout_constants.ts, "The journal")
 export let ring_records: u32 = 0;
 export let tx_index: usize = 0;
+/** Generations (layout_constants.ts, "Generations"): 1 or 2. */
+export let gen_count: u32 = 1;
+export let gen_budget: u32 = 0;
+export let gen_entries: u32 = 0;
+export let gen_index_capacity: u32 = 0;
+export let rotate_at: u32 = 0;
+export let filter: usize = 0;
+export let filter_blocks: u32 = 0;
 export let tx_entries: usize = 0;
 export let threads: usize = 0;
 export let scratch: usize = 0;
@@ -158,6 +167,13 @@ export function init_state(slot: u32): i32 {
   if (fixed_epoch == 0) fixed_epoch = 1;
   ring_records = load<u32>(h + H_RING_RECORDS);
   tx_index = <usize>load<u32>(h + H_TX_INDEX_OFFSET);
+  gen_count = load<u32>(h + H_GEN_COUNT);
+  gen_budget = load<u32>(h + H_GEN_BUDGET);
+  gen_entries = load<u32>(h + H_GEN_ENTRIES);
+  gen_index_capacity = load<u32>(h + H_GEN_INDEX_CAPACITY);
+  rotate_at = load<u32>(h + H_ROTATE_AT);
+  filter = <usize>load<u32>(h + H_FILTER_OFFSET);
+  filter_blocks = load<u32>(h + H_FILTER_BLOCKS);
   tx_entries = <usize>load<u32>(h + H_TX_ENTRIES_OFFSET);
   threads = <usize>load<u32>(h + H_THREADS_OFFSET);
   if (slot >= threads_max) return INIT_BAD_SLOT;
@@ -193,6 +209,25 @@ export function set_crash_point(point: i32): void {
 export let epoch_after_cas: bool = false;
 export function set_epoch_after_cas(on: i32): void {
   epoch_after_cas = on != 0;
+}
+
+/** The canary of the generation flip (tests only): when set, a call pauses
+ *  between reading the generation word and publishing its entry, and the
+ *  test flips without pausing the wallet. Then a twin can bind the same uuid
+ *  in the other generation: the twin storm must catch it. */
+export let flip_canary: bool = false;
+export function set_flip_canary(on: i32): void {
+  flip_canary = on != 0;
+}
+
+/** Announce this thread busy (as enter() does) for a read that must not
+ *  overlap a rotation (lookup); false if a pause holds the wallet (then
+ *  nothing is announced: wait on the run word, ask again). */
+export function announce_only(): bool {
+  const run = enter();
+  if (run == RUN_PAUSED) return false;
+  if (run != RUN_OPEN) atomic.store<u64>(thread_record + T_ANNOUNCE, fixed_epoch); // closed or failed: read anyway
+  return true;
 }
 
 // @ts-ignore: decorator

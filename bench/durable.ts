@@ -20,7 +20,7 @@ import { start, createUsers, close, share, stats, durable, type Wallet } from 'e
 import { Random } from '../tools/random.js';
 import { bet_bodies, type BetBody, CURRENCY, INITIAL_BALANCE_UNITS } from './bodies.js';
 import { make_sync } from '../tools/sync.js';
-import { budget_for_bets, collect_garbage, log, human, round3, run_gated_workers, summarise_loops, summarise_durations, type LatencySummary } from './lib.js';
+import { budget_for_bets, durable_budget_for_open_bets, collect_garbage, log, human, round3, run_gated_workers, summarise_loops, summarise_durations, type LatencySummary } from './lib.js';
 import { map_wallet_for, users_max_for } from './throughput.js';
 import {
   loop_exwallet_awaited, loop_exwallet_pipelined, loop_exwallet_paced, loop_map_awaited, loop_map_pipelined,
@@ -126,7 +126,7 @@ function data_dir(): string {
 
 function durable_wallet(dir: string, users: string[], bets: number): Wallet {
   const wallet = start({
-    dataDir: dir, maxUsers: users_max_for(users.length), maxTransactions: budget_for_bets(bets), maxThreads: 16,
+    dataDir: dir, maxUsers: users_max_for(users.length), maxTransactions: durable_budget_for_open_bets(bets), maxThreads: 16,
     initialBalance: INITIAL_BALANCE_UNITS, currency: CURRENCY, prefault: true,
   });
   createUsers(wallet, users);

@@ -9,14 +9,14 @@
 import { start, createUsers, close, type Wallet } from 'exwallet';
 import { Random } from '../tools/random.js';
 import { bet_bodies, user_names, CURRENCY, INITIAL_BALANCE_UNITS } from './bodies.js';
-import { budget_for_bets } from './lib.js';
+import { durable_budget_for_open_bets } from './lib.js';
 import { users_max_for } from './throughput.js';
 import { loop_exwallet_pipelined } from './durable_loops.js';
 
 const input = JSON.parse(process.argv[2]) as { dir: string; users: number; seed: number; checkpointed: number; tail: number };
 const users = user_names(input.users);
 const options = {
-  dataDir: input.dir, maxUsers: users_max_for(users.length), maxTransactions: budget_for_bets(input.checkpointed + input.tail), maxThreads: 16,
+  dataDir: input.dir, maxUsers: users_max_for(users.length), maxTransactions: durable_budget_for_open_bets(input.checkpointed + input.tail), maxThreads: 16,
   initialBalance: INITIAL_BALANCE_UNITS, currency: CURRENCY,
 };
 const rng = new Random(input.seed, 900);

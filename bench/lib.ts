@@ -218,6 +218,16 @@ export function budget_for_bets(bets: number): number {
   return BUDGET_UNITS_PER_BET * bets + BUDGET_MARGIN;
 }
 
+/** A durable wallet's maxTransactions is a window of two generations of
+ *  half of it each (docs/contract.md §10), rotated at 3/4 of the current
+ *  one; its open bets must all fit the current generation. So to hold
+ *  `bets` bets that stay open without a rotation during the measurement, it
+ *  takes 6 units per bet: 2 for the bet, in a generation of which they may
+ *  fill only 3/4, and twice that for the other generation. */
+export function durable_budget_for_open_bets(bets: number): number {
+  return 3 * budget_for_bets(bets);
+}
+
 /** One batch of a fill loop (a loop that runs until `target` calls succeeded)
  *  must apply all of its calls, else the loop could never make progress (a
  *  full table, a wrong status): throw with what happened instead of spinning. */

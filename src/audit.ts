@@ -29,9 +29,9 @@
 // user ticket a dead thread held mid-createUsers is returned too, and so is
 // the user record it had taken.
 
-import { L, ring_offset, type Layout } from './layout.js';
-import { Wallet, next_call, wait_for_idle_slots } from './wallet.js';
-import { slot_busy, clear_slot_busy, type ThreadCore } from './core.js';
+import { L, gen_counter, ring_offset, type Layout } from './layout.js';
+import { Wallet, next_call } from './wallet.js';
+import { slot_busy, clear_slot_busy, wait_for_idle_slots, type ThreadCore } from './core.js';
 import { plain_error, type_error } from './errors.js';
 import type { AuditOptions, AuditReport } from './types.js';
 import { journal_failed_error } from './durability.js';
@@ -74,7 +74,10 @@ class LedgerView {
   release(entry: number, state: number): void {
     this.i64[this.entry_at(entry, L.E_BALANCE_AFTER) / 8] = -1n;
     this.set_state(entry, with_phase(state, L.PHASE_RELEASED));
-    Atomics.add(this.u32, header_word(L.H_RELEASED_BOUND), 1);
+    Atomics.add(this.u32, header_word(gen_counter('released_bound', this.gen_of(entry))), 1);
+  }
+  gen_of(entry: number): number {
+    return Math.floor(entry / this.layout.gen_entries);
   }
   field_u32(entry: number, field_offset: number): number {
     return this.u32[this.entry_at(entry, field_offset) >>> 2];
@@ -141,12 +144,33 @@ export function audit(wallet: Wallet, options: AuditOptions = {}): AuditReport {
   const core = Wallet.core_of(wallet);
   next_call();
   const dead_marks = dead_marks_of(options ?? {});
-  const witnessed = Atomics.compareExchange(core.u32, core.run_word, L.RUN_OPEN, L.RUN_PAUSED);
-  if (witnessed === L.RUN_PAUSED) throw plain_error('EXWALLET_BUSY', 'audit: another audit of this wallet is running; call it again when it returns');
-  if (witnessed === L.RUN_FAILED) throw journal_failed_error();
-  if (witnessed !== L.RUN_OPEN) throw type_error('EXWALLET_CLOSED', 'this wallet was closed; start() a new one');
-  return audit_held(core, dead_marks, L.RUN_OPEN);
+  take_rotation_lock(core);
+  try {
+    const witnessed = Atomics.compareExchange(core.u32, core.run_word, L.RUN_OPEN, L.RUN_PAUSED);
+    if (witnessed === L.RUN_PAUSED) throw plain_error('EXWALLET_BUSY', 'audit: another audit of this wallet is running; call it again when it returns');
+    if (witnessed === L.RUN_FAILED) throw journal_failed_error();
+    if (witnessed !== L.RUN_OPEN) throw type_error('EXWALLET_CLOSED', 'this wallet was closed; start() a new one');
+    return audit_held(core, dead_marks, L.RUN_OPEN);
+  } finally {
+    if (core.layout.gen_count > 1) Atomics.store(core.u32, header_word(L.H_ROTATING), L.ROTATION_NONE);
+  }
 }
+
+/** A rotating wallet: audit reads the generations whole, so it waits for a
+ *  rotation in progress to end and keeps the next one from starting. */
+function take_rotation_lock(core: ThreadCore): void {
+  if (core.layout.gen_count === 1) return;
+  const lock = header_word(L.H_ROTATING);
+  const deadline_ms = performance.now() + ROTATION_WAIT_MS;
+  for (;;) {
+    const holder = Atomics.compareExchange(core.u32, lock, L.ROTATION_NONE, L.ROTATION_AUDIT);
+    if (holder === L.ROTATION_NONE) return;
+    if (holder === L.ROTATION_AUDIT) throw plain_error('EXWALLET_BUSY', 'audit: another audit of this wallet is running; call it again when it returns');
+    if (performance.now() > deadline_ms) throw plain_error('EXWALLET_BUSY', 'audit: a rotation of the generations did not finish; call it again');
+    Atomics.wait(core.i32, lock, holder, 10);
+  }
+}
+const ROTATION_WAIT_MS = 30_000;
 
 /** close() of a durable wallet whose threads did not all leave their calls
  *  (dead, unnamed): decide those calls as audit does, so that the last
@@ -223,17 +247,28 @@ function release_dead(core: ThreadCore, view: LedgerView, dead_announces: Map<nu
   if (holder !== 0 && (dead_marks.has(holder) || dead_owner)) Atomics.store(view.u32, lock_word, 0);
 }
 
-/** 1. Every published entry, by index word (unpublished entries in threads'
- *  reserved chunks are invisible to everyone, the audit included). */
+/** 1. Every published entry of the generations in memory (the current one,
+ *  and the previous one while it is live), by index word (unpublished
+ *  entries in threads' reserved chunks are invisible to everyone, the audit
+ *  included). */
 function published_entries(view: LedgerView): number[] {
   const entries: number[] = [];
-  const index_base = view.layout.tx_index_offset >>> 2;
-  for (let pos = 0; pos < view.layout.tx_index_capacity; pos++) {
-    const low_word = view.u32[index_base + pos * 2]; // the index word's low half: entry + 1
-    if (low_word !== 0) entries.push(low_word - 1);
+  const { layout } = view;
+  const word = Atomics.load(view.u32, header_word(L.H_GEN_WORD));
+  const cur = layout.gen_count === 1 ? 0 : (word >>> 1) & 1;
+  const gens = layout.gen_count > 1 && (word & 1) !== 0 ? [cur, cur ^ 1] : [cur];
+  for (const gen of gens) {
+    const index_base = (layout.tx_index_offset >>> 2) + gen * layout.gen_index_capacity * 2;
+    for (let pos = 0; pos < layout.gen_index_capacity; pos++) {
+      const low_word = view.u32[index_base + pos * 2]; // the index word's low half: entry + 1
+      if (low_word !== 0) entries.push(low_word - 1);
+    }
   }
   return entries;
 }
+
+/** A carried bet's stub: its copy in the current generation is the bet. */
+const is_stub = (state: number) => kind_of(state) === L.KIND_BET && settle_of(state) === L.SETTLE_MOVED;
 
 function delta_of(view: LedgerView, entry: number, kind: number): bigint {
   const amount = view.field_i64(entry, L.E_AMOUNT);
@@ -251,7 +286,7 @@ function tally(view: LedgerView, entries: number[], report: AuditReport, finding
     const user_slot = view.field_u32(entry, L.E_USER_SLOT);
     switch (phase_of(state)) {
       case L.PHASE_COMMITTED:
-        expected_units.set(user_slot, (expected_units.get(user_slot) ?? 0n) + delta_of(view, entry, kind));
+        if (!is_stub(state)) expected_units.set(user_slot, (expected_units.get(user_slot) ?? 0n) + delta_of(view, entry, kind));
         break;
       case L.PHASE_CLAIMED: {
         const claim = { entry, user_slot, delta_units: delta_of(view, entry, kind), units: kind === L.KIND_BET ? L.BET_UNITS : 0 };
@@ -278,7 +313,7 @@ function tally(view: LedgerView, entries: number[], report: AuditReport, finding
 /** A dead claim that did not apply: released, its budget units returned. */
 function release_dead_claim(view: LedgerView, claim: Claim, state: number): void {
   view.release(claim.entry, state);
-  if (claim.units > 0) Atomics.sub(view.u32, header_word(L.H_TX_BUDGET_NEXT), claim.units);
+  if (claim.units > 0) Atomics.sub(view.u32, header_word(gen_counter('budget_next', view.gen_of(claim.entry))), claim.units);
 }
 
 /** 3. Decide the dead claims that did try their compare-exchange. */
@@ -378,10 +413,7 @@ function journal_dead_claim(view: LedgerView, entry: number, dead_announces: Map
   bytes.writeBigUInt64LE(BigInt.asUintN(64, epoch), record + L.R_EPOCH);
   bytes.copy(bytes, record + L.R_UUID, e + L.E_UUID, e + L.E_UUID + 16);
   bytes.copy(bytes, record + L.R_REQUEST_UUID, e + L.E_REQUEST_UUID, e + L.E_REQUEST_UUID + 16);
-  if (kind !== L.KIND_BET) {
-    const bet = view.layout.tx_entries_offset + view.field_u32(entry, L.E_REF_ENTRY) * L.ENTRY_SIZE_BYTES;
-    bytes.copy(bytes, record + L.R_REFERENCE, bet + L.E_UUID, bet + L.E_UUID + 16);
-  }
+  if (kind !== L.KIND_BET) bytes.copy(bytes, record + L.R_REFERENCE, e + L.E_REF_UUID, e + L.E_REF_UUID + 16);
   bytes.copy(bytes, record + L.R_FINGERPRINT, e + L.E_FINGERPRINT, e + L.E_FINGERPRINT + 8);
   bytes.copy(bytes, record + L.R_AMOUNT, e + L.E_AMOUNT, e + L.E_AMOUNT + 8);
   bytes.copy(bytes, record + L.R_BALANCE_AFTER, e + L.E_BALANCE_AFTER, e + L.E_BALANCE_AFTER + 8);
@@ -404,6 +436,7 @@ function check_settlements(view: LedgerView, entries: number[], report: AuditRep
     if (phase_of(state) === L.PHASE_RELEASED) report.released++;
     if (phase_of(state) !== L.PHASE_COMMITTED || kind === L.KIND_BET) continue;
     const bet = view.field_u32(entry, L.E_REF_ENTRY);
+    if (bet === L.NO_REF_ENTRY) continue; // its bet retired (settled) with its generation
     if (settled_by.has(bet)) {
       report.settlementErrors++;
       finding(`bet entry ${bet} is settled twice`);
@@ -412,7 +445,7 @@ function check_settlements(view: LedgerView, entries: number[], report: AuditRep
   }
   for (const entry of entries) {
     const state = view.state(entry);
-    if (phase_of(state) !== L.PHASE_COMMITTED || kind_of(state) !== L.KIND_BET) continue;
+    if (phase_of(state) !== L.PHASE_COMMITTED || kind_of(state) !== L.KIND_BET || is_stub(state)) continue;
     const settler = settled_by.get(entry);
     const wanted = settler === L.KIND_WIN ? L.SETTLE_WON : settler === L.KIND_ROLLBACK ? L.SETTLE_ROLLED_BACK : L.SETTLE_OPEN;
     const settle = settle_of(state);

@@ -19,10 +19,14 @@ export interface CoreExports {
   user_tickets(): number;
   balance_of(slot: number): number;
   currency_of(slot: number): number;
-  apply(kind: number, user_slot: number, amount: number, currency_ok: number, records_bytes: number): number;
+  apply(kind: number, user_slot: number, amount: number, flags: number, records_bytes: number): number;
   tx_lookup(): number;
-  recover_tx(): number;
-  recover_records(count: number): number;
+  recover_records(count: number, flags: number, no_delta: number): number;
+  carry_open_bets(from_gen: number): number;
+  filter_add_uuids(count: number): void;
+  filter_knows(): number;
+  set_flip_canary(on: number): void;
+  format_uuid_text(from: number, to: number): void;
   user_prepare(name_len: number, balance_units: number, currency_id: number): number;
   user_publish(record: number, name_len: number): number;
   user_create_at(record: number, name_len: number, balance_units: number, currency_id: number): number;
@@ -88,6 +92,9 @@ export class ThreadCore {
   durable_waiting = false;
   /** The durable side (flusher, data directory), in the thread that started the wallet. */
   durable: unknown = undefined;
+  /** This thread's RetiredStore (src/retired_answer.ts), and the H_RETIRED_SEQ it last saw. */
+  retired: unknown = undefined;
+  retired_seen = -1;
 
   constructor(readonly memory: WebAssembly.Memory, module: WebAssembly.Module) {
     const buffer = memory.buffer as unknown as SharedArrayBuffer;
@@ -170,6 +177,25 @@ const ADOPTION_LOOKS_MAX = 1000;
 export function slot_busy(core: ThreadCore, slot: number): boolean {
   return Atomics.load(core.i64, (core.layout.threads_offset + slot * L.THREAD_RECORD_BYTES + L.T_ANNOUNCE) / 8) !== 0n;
 }
+
+/** Wait until no other thread slot is busy (announced inside a call), for at
+ *  most `wait_ms_max`; true if they all went idle. A slot whose thread died
+ *  mid-call stays busy: the caller decides what that means. */
+export function wait_for_idle_slots(core: ThreadCore, wait_ms_max: number, skip?: ReadonlySet<number>): boolean {
+  const deadline_ms = performance.now() + wait_ms_max;
+  for (let slot = 0; slot < core.layout.threads_max; slot++) {
+    if (slot === core.thread_slot || skip?.has(slot)) continue;
+    while (slot_busy(core, slot)) {
+      if (performance.now() >= deadline_ms) return false;
+      Atomics.wait(pause_word, 0, 0, IDLE_POLL_MS);
+    }
+  }
+  return true;
+}
+
+/** A private word nobody notifies: Atomics.wait on it is a bounded sleep. */
+const pause_word = new Int32Array(new SharedArrayBuffer(4));
+const IDLE_POLL_MS = 0.05;
 
 /** Clear the announce word of a slot whose thread died inside a call. */
 export function clear_slot_busy(core: ThreadCore, slot: number): void {

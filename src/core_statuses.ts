@@ -24,5 +24,7 @@ export const STATUS_OF_CORE: readonly Status[] = (() => {
   table[L.ST_PAUSED] = RS_ERROR_UNKNOWN; // only once the wait bound is spent
   table[L.ST_RING_FULL] = RS_ERROR_UNKNOWN; // only once the wait bound is spent
   table[L.ST_FAILED] = RS_ERROR_UNKNOWN; //    the journal failed: fail-stop
+  table[L.ST_RETIRED_MAYBE] = RS_ERROR_UNKNOWN; //     never answered: JS searches the disk and calls again
+  table[L.ST_REF_RETIRED_MAYBE] = RS_ERROR_UNKNOWN;
   return table;
 })();

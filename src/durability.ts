@@ -15,13 +15,16 @@ import {
   rmSync, unlinkSync, writeFileSync, writeSync,
 } from 'node:fs';
 import { join, resolve, dirname } from 'node:path';
-import { L } from './layout.js';
+import { L, gen_counter } from './layout.js';
 import type { ThreadCore } from './core.js';
 import { plain_error, range_error } from './errors.js';
 import {
   FILES, scan_journal, decode_users, encode_users, JournalCorrupt, type UserRecord,
 } from './journal_format.js';
 import { read_checkpoint, segments_of, segment_name, replay_order, fsync_path, CHECKPOINT_FILE } from './checkpoint.js';
+import { RetiredStore } from './retired.js';
+import { rotate, add_uuids_to_filter } from './rotation.js';
+import type { RotatorData, RotatorReply } from './rotator.js';
 import { mark_journal_failed, type FlusherData, type FlusherReply, type JournalFaults } from './flusher.js';
 
 /** What wallet.json keeps: a reopened wallet must be this wallet. */
@@ -204,8 +207,13 @@ function truncate(path: string, bytes: number): void {
 }
 
 /** Replay what scan_data_dir found into a fresh wallet (this thread, before
- *  anyone else can attach): users at their slots, then every record of the
- *  checkpoint and of the journal as a committed transaction. */
+ *  anyone else can attach): users at their slots, the retired filter from
+ *  the retired files, the checkpoint's folded deltas and live records, then
+ *  every record of the journal after it: a retired one (on disk already)
+ *  moves only money, the others become committed transactions again. When
+ *  they outgrow the window, recovery rotates as the rotator would. Last,
+ *  each user's base_units is set so that audit's ledger holds: balance =
+ *  base + the deltas of the entries in memory. */
 export function recover(core: ThreadCore, found: ReturnType<typeof scan_data_dir>): { users: number; transactions: number } {
   for (const user of found.users) {
     const currency_id = core.currencies.id_of(user.currency, Buffer.from(user.currency, 'utf8'));
@@ -213,25 +221,49 @@ export function recover(core: ThreadCore, found: ReturnType<typeof scan_data_dir
     const slot = core.exports.user_create_at(user.slot, name_bytes, user.balance_units, currency_id);
     if (slot !== user.slot) throw new JournalCorrupt(`exwallet: users.log names user ${JSON.stringify(user.name)} at slot ${user.slot} twice, or past maxUsers`);
   }
+  const retired = new RetiredStore(core.data_dir);
+  let retired_seq = 0;
+  for (const file of retired.files()) {
+    add_uuids_to_filter(core, retired.uuids_of(file.path));
+    retired_seq = Math.max(retired_seq, file.seq);
+  }
+  Atomics.store(core.u32, (L.HEADER_OFFSET + L.H_RETIRED_SEQ) >>> 2, retired_seq);
+  const balances = core.layout.user_balances_offset / 8;
+  found.checkpoint?.deltas.forEach((delta, slot) => {
+    core.i64[balances + slot] += delta;
+  });
   let transactions = 0;
   const records_at = core.scratch + L.S_RECORDS;
   const chunk_records = Math.floor(L.S_RECORDS_MAX_BYTES / L.JOURNAL_RECORD_BYTES);
   /** Apply `count` contiguous records of `file` from `at`, a scratch-full at a time. */
-  const apply = (file: Buffer, at: number, count: number, where: string): void => {
+  const apply = (file: Buffer, at: number, count: number, where: string, no_delta: number): void => {
+    let flags = 0; // for the record at `done`, from what stopped it before
     for (let done = 0; done < count;) {
       const n = Math.min(chunk_records, count - done);
       const from = at + done * L.JOURNAL_RECORD_BYTES;
       file.copy(core.bytes, records_at, from, from + n * L.JOURNAL_RECORD_BYTES);
-      const applied = core.exports.recover_records(n);
-      if (applied !== n) {
-        const status = core.u32[(core.scratch + L.S_OUT_STATE) >>> 2];
-        throw new JournalCorrupt(`exwallet: record ${done + applied} of ${where} cannot be applied (core status ${status}): refusing to open`);
+      const applied = core.exports.recover_records(n, flags, no_delta);
+      done += applied;
+      if (applied > 0) flags = 0;
+      if (applied === n) continue;
+      const status = core.u32[(core.scratch + L.S_OUT_STATE) >>> 2];
+      const record = from + applied * L.JOURNAL_RECORD_BYTES;
+      if (status === L.ST_TABLE_FULL) {
+        const outcome = rotate(core, { dir: core.data_dir, live: false });
+        if (!outcome.rotated) throw new JournalCorrupt(`exwallet: the journal does not fit the window (${outcome.reason}): start with a larger maxTransactions`);
+      } else if (status === L.ST_RETIRED_MAYBE) {
+        const uuid = file.subarray(record + L.R_UUID, record + L.R_UUID + 16);
+        flags |= retired.find(uuid) ? L.RECOVER_DELTA_ONLY : L.APPLY_OWN_CHECKED;
+      } else if (status === L.ST_TX_DOES_NOT_EXIST && (flags & L.RECOVER_BET_RETIRED) === 0 &&
+        retired.find(file.subarray(record + L.R_REFERENCE, record + L.R_REFERENCE + 16))) {
+        flags |= L.RECOVER_BET_RETIRED;
+      } else {
+        throw new JournalCorrupt(`exwallet: record ${done} of ${where} cannot be applied (core status ${status}): refusing to open`);
       }
-      done += n;
     }
     transactions += count;
   };
-  if (found.checkpoint) apply(found.checkpoint.records, 0, found.checkpoint.record_count, 'the checkpoint');
+  if (found.checkpoint) apply(found.checkpoint.records, 0, found.checkpoint.record_count, 'the checkpoint', L.RECOVER_NO_DELTA);
   for (const { file, scan, path } of found.segments) {
     for (const batch of scan.batches) {
       // Runs of adjacent records go to the core together.
@@ -239,12 +271,37 @@ export function recover(core: ThreadCore, found: ReturnType<typeof scan_data_dir
       for (let i = 0; i < order.length;) {
         let run = 1;
         while (i + run < order.length && order[i + run] === order[i] + run * L.JOURNAL_RECORD_BYTES) run++;
-        apply(file, order[i], run, `the batch of epoch ${batch.epoch} in ${path}`);
+        apply(file, order[i], run, `the batch of epoch ${batch.epoch} in ${path}`, 0);
         i += run;
       }
     }
   }
+  set_bases(core);
   return { users: found.users.length, transactions };
+}
+
+/** base_units = balance - the deltas of the transactions in memory, per user. */
+function set_bases(core: ThreadCore): void {
+  const { layout, u32, i64 } = core;
+  const in_memory = new Map<number, bigint>();
+  for (let gen = 0; gen < layout.gen_count; gen++) {
+    const used = Math.min(Atomics.load(u32, (L.HEADER_OFFSET + gen_counter('entries_next', gen)) >>> 2), layout.gen_entries);
+    const first = gen * layout.gen_entries;
+    for (let entry = first; entry < first + used; entry++) {
+      const at = layout.tx_entries_offset + entry * L.ENTRY_SIZE_BYTES;
+      const state = u32[(at + L.E_STATE) >>> 2];
+      if ((state & L.PHASE_MASK) !== L.PHASE_COMMITTED) continue;
+      const kind = (state & L.KIND_MASK) >>> L.KIND_SHIFT;
+      if (kind === L.KIND_BET && ((state & L.SETTLE_MASK) >>> L.SETTLE_SHIFT) === L.SETTLE_MOVED) continue;
+      const slot = u32[(at + L.E_USER_SLOT) >>> 2];
+      const amount = i64[(at + L.E_AMOUNT) / 8];
+      in_memory.set(slot, (in_memory.get(slot) ?? 0n) + (kind === L.KIND_BET ? -amount : amount));
+    }
+  }
+  for (let slot = 0; slot < layout.user_records_max; slot++) {
+    const base = (layout.user_meta_offset + slot * L.USER_META_BYTES + L.M_BASE_UNITS) / 8;
+    i64[base] = i64[layout.user_balances_offset / 8 + slot] - (in_memory.get(slot) ?? 0n);
+  }
 }
 
 /** Append one users.log frame and fsync it: the users it names may be
@@ -266,6 +323,47 @@ export interface DurableState {
   flusher: Worker;
   flusher_done: Promise<void>;
   failure: string | undefined;
+  rotator?: Rotator;
+}
+
+export interface Rotator {
+  worker: Worker;
+  done: Promise<void>;
+  /** Why the last rotation could not proceed (cleared by the next one that does). */
+  blocked: string | undefined;
+  rotations: number;
+}
+
+/** The rotator worker (src/rotator.ts) of a durable wallet. */
+export function start_rotator(core: ThreadCore, dir: DataDir, retention_ms: number, module: WebAssembly.Module): Rotator {
+  const data: RotatorData = { kind: 'exwallet.rotator', memory: core.memory, module, dir: dir.real_path, retention_ms };
+  const worker = new Worker(new URL('./rotator.js', import.meta.url), { workerData: data });
+  worker.unref();
+  const rotator: Rotator = { worker, done: Promise.resolve(), blocked: undefined, rotations: 0 };
+  rotator.done = new Promise<void>((resolve) => {
+    worker.on('message', (reply: RotatorReply) => {
+      if (reply.kind === 'blocked') rotator.blocked = reply.reason;
+      else {
+        rotator.blocked = undefined;
+        rotator.rotations++;
+      }
+    });
+    worker.once('error', (error) => {
+      rotator.blocked = `the rotator failed: ${error.message}`;
+      resolve();
+    });
+    worker.once('exit', () => resolve());
+  });
+  return rotator;
+}
+
+/** close(): the run word is CLOSED; wake the rotator and wait for it to exit. */
+export async function stop_rotator(core: ThreadCore, rotator: Rotator): Promise<void> {
+  const want = (L.HEADER_OFFSET + L.H_ROTATE_WANT) >>> 2;
+  Atomics.add(core.u32, want, 1);
+  Atomics.notify(core.i32, want);
+  rotator.worker.ref();
+  await rotator.done;
 }
 
 export function start_flusher(

@@ -43,8 +43,8 @@ export const stats = statistics.stats as unknown as (wallet: Wallet) => WalletSt
 export const lookup = lookups.lookup as unknown as (wallet: Wallet, transaction_uuid: string) => TransactionRecord | undefined;
 /** Recompute every balance from the ledger (exactly) and resolve calls of threads that died mid-way; holds the wallet briefly. */
 export const audit = auditing.audit as unknown as (wallet: Wallet, options?: AuditOptions) => AuditReport;
-/** The defaults of start()'s options. */
-export const DEFAULTS: Readonly<Required<Omit<WalletOptions, 'dataDir'>>> = wallet.DEFAULTS;
+/** The defaults of start()'s options (retiredFilterCapacity's: 64 x maxTransactions, at most 67_108_864). */
+export const DEFAULTS: Readonly<Required<Omit<WalletOptions, 'dataDir' | 'retiredFilterCapacity'>>> = wallet.DEFAULTS;
 
 export * from './statuses.js';
 export type { ErrorCode, ExwalletError } from './errors.js';

@@ -16,6 +16,10 @@ export interface LayoutSizes {
   threads_max: number;
   /** Records per journal ring; 0 for a memory-only wallet (no rings). */
   ring_records?: number;
+  /** Generations of the transaction table: 1 (memory-only) or 2 (durable: rotates). */
+  gen_count?: number;
+  /** Retired uuids the filter is sized for (durable wallets); 0: no filter. */
+  filter_capacity?: number;
 }
 
 export interface Layout extends LayoutSizes {
@@ -25,6 +29,16 @@ export interface Layout extends LayoutSizes {
   tx_entries_max: number;
   release_slack: number;
   tx_index_capacity: number;
+  gen_count: number;
+  /** Per generation: budget units, physical entries, index words. */
+  gen_budget: number;
+  gen_entries: number;
+  gen_index_capacity: number;
+  /** Budget units used in the current generation that ask for a rotation. */
+  rotate_at: number;
+  filter_capacity: number;
+  filter_blocks: number;
+  filter_offset: number;
   ring_records: number;
   ring_bytes: number;
   rings_offset: number;
@@ -51,16 +65,26 @@ export function compute_layout(sizes: LayoutSizes): Layout {
   const ring_records = sizes.ring_records ?? 0;
   const ring_bytes = ring_records === 0 ? 0 : L.RING_RECORDS_AT + ring_records * L.JOURNAL_RECORD_BYTES;
   const user_records_max = users_max + threads_max;
-  // The slack: entries handed to threads in chunks and not used yet (a chunk
-  // is at most 1/64 of what is left, and at most ENTRY_CHUNK_MAX), plus the
-  // post-claim failures it absorbs before they hold budget units.
-  const release_slack = Math.max(L.RELEASE_SLACK_MIN, Math.ceil(tx_max / 64));
-  const chunk_slack = Math.min(threads_max * L.ENTRY_CHUNK_MAX, tx_max + release_slack);
-  const tx_entries_max = tx_max + release_slack + chunk_slack;
+  const gen_count = sizes.gen_count ?? 1;
+  if (gen_count !== 1 && gen_count !== L.GEN_COUNT_DURABLE) throw new RangeError(`exwallet: ${gen_count} generations`);
+  // A rotating wallet's window is two generations of half the budget each.
+  const gen_budget = gen_count === 1 ? tx_max : Math.max(2 * L.BET_UNITS, Math.ceil(tx_max / gen_count));
+  // The slack, per generation: entries handed to threads in chunks and not
+  // used yet (a chunk is at most 1/64 of what is left, and at most
+  // ENTRY_CHUNK_MAX), plus the post-claim failures it absorbs before they
+  // hold budget units.
+  const release_slack = Math.max(L.RELEASE_SLACK_MIN, Math.ceil(gen_budget / 64));
+  const chunk_slack = Math.min(threads_max * L.ENTRY_CHUNK_MAX, gen_budget + release_slack);
+  const gen_entries = gen_budget + release_slack + chunk_slack;
+  const tx_entries_max = gen_entries * gen_count;
   // Load factor 1/2 on both indexes: probes stay short and bounded, and an
   // empty word is always reachable (the core's probe loops rely on it).
   const user_index_capacity = users_max * 2;
-  const tx_index_capacity = tx_entries_max * 2;
+  const gen_index_capacity = gen_entries * 2;
+  const tx_index_capacity = gen_index_capacity * gen_count;
+  const filter_capacity = gen_count === 1 ? 0 : sizes.filter_capacity ?? 0;
+  const filter_blocks = Math.ceil((filter_capacity * L.FILTER_BITS_PER_KEY) / (L.FILTER_BLOCK_BYTES * 8));
+  const rotate_at = Math.floor((gen_budget * L.ROTATE_AT_PER_1024) / 1024);
   let offset = L.HEADER_OFFSET + L.HEADER_SIZE_BYTES;
   const take = (bytes: number): number => {
     const at = align_up(offset);
@@ -69,6 +93,7 @@ export function compute_layout(sizes: LayoutSizes): Layout {
   };
   const layout: Layout = {
     users_max, tx_max, threads_max, user_records_max, user_index_capacity, tx_entries_max, release_slack, tx_index_capacity,
+    gen_count, gen_budget, gen_entries, gen_index_capacity, rotate_at, filter_capacity, filter_blocks,
     ring_records, ring_bytes,
     currencies_offset: take(L.CURRENCIES_MAX * L.CURRENCY_RECORD_BYTES),
     user_index_offset: take(user_index_capacity * L.INDEX_WORD_BYTES),
@@ -80,6 +105,7 @@ export function compute_layout(sizes: LayoutSizes): Layout {
     threads_offset: take(threads_max * L.THREAD_RECORD_BYTES),
     scratch_offset: take(threads_max * L.SCRATCH_SIZE_BYTES),
     rings_offset: take(threads_max * ring_bytes),
+    filter_offset: take(filter_blocks * L.FILTER_BLOCK_BYTES),
     memory_bytes: 0,
   };
   layout.memory_bytes = Math.ceil(align_up(offset) / WASM_PAGE_BYTES) * WASM_PAGE_BYTES;
@@ -148,6 +174,23 @@ export function write_header(buffer: SharedArrayBuffer, layout: Layout, init: He
   u32(L.H_THREADS_OFFSET, layout.threads_offset);
   u32(L.H_SCRATCH_OFFSET, layout.scratch_offset);
   u32(L.H_MEMORY_PAGES, layout.memory_bytes / WASM_PAGE_BYTES); // in pages: 4 GiB overflows u32 bytes
+  u32(L.H_GEN_COUNT, layout.gen_count);
+  u32(L.H_GEN_BUDGET, layout.gen_budget);
+  u32(L.H_GEN_ENTRIES, layout.gen_entries);
+  u32(L.H_GEN_INDEX_CAPACITY, layout.gen_index_capacity);
+  u32(L.H_FILTER_OFFSET, layout.filter_offset);
+  u32(L.H_FILTER_BLOCKS, layout.filter_blocks);
+  u32(L.H_ROTATE_AT, layout.rotate_at);
+}
+
+/** Header word of generation `gen`'s entry, budget and released counters. */
+export function gen_counter(field: 'entries_next' | 'budget_next' | 'released_bound', gen: number): number {
+  const fields = {
+    entries_next: [L.H_TX_ENTRIES_NEXT, L.H_GEN_ENTRIES_NEXT_1],
+    budget_next: [L.H_TX_BUDGET_NEXT, L.H_GEN_BUDGET_NEXT_1],
+    released_bound: [L.H_RELEASED_BOUND, L.H_GEN_RELEASED_BOUND_1],
+  } as const;
+  return fields[field][gen];
 }
 
 export interface HeaderView {
@@ -171,6 +214,8 @@ export function read_header(buffer: SharedArrayBuffer): HeaderView {
   }
   const layout = compute_layout({
     users_max: u32(L.H_USERS_MAX), tx_max: u32(L.H_TX_MAX), threads_max: u32(L.H_THREADS_MAX), ring_records: u32(L.H_RING_RECORDS),
+    gen_count: u32(L.H_GEN_COUNT),
+    filter_capacity: Math.floor((u32(L.H_FILTER_BLOCKS) * L.FILTER_BLOCK_BYTES * 8) / L.FILTER_BITS_PER_KEY),
   });
   // Pair assertion: the offsets recomputed here equal the ones written.
   const written = [
@@ -181,6 +226,7 @@ export function read_header(buffer: SharedArrayBuffer): HeaderView {
     [L.H_USER_BALANCES_OFFSET, layout.user_balances_offset], [L.H_TX_INDEX_OFFSET, layout.tx_index_offset],
     [L.H_TX_ENTRIES_OFFSET, layout.tx_entries_offset], [L.H_THREADS_OFFSET, layout.threads_offset],
     [L.H_SCRATCH_OFFSET, layout.scratch_offset], [L.H_MEMORY_PAGES, layout.memory_bytes / WASM_PAGE_BYTES],
+    [L.H_GEN_ENTRIES, layout.gen_entries], [L.H_FILTER_OFFSET, layout.filter_offset], [L.H_FILTER_BLOCKS, layout.filter_blocks],
   ];
   for (const [at, expected] of written) {
     if (u32(at) !== expected) throw new Error(`exwallet: header field at +${at} is ${u32(at)}, layout says ${expected}`);

@@ -13,8 +13,18 @@
 //   | AS static data  | header   | currencies      | user index | user names | user balances | user meta    |
 //   |  (must be none) |          | 128 B x 1024    | u64 x cap  | 256 B x N  | i64 x N       | 16 B x N     |
 //   -------------------------------------------------------------------------------------------------------
-//   | tx index          | tx entries                    | thread registry | scratch            |       end
-//   | u64 x tx_capacity | 72 B x (tx_max + slack)       | 64 B x threads  | 128 KiB x threads  |
+//   | tx index          | tx entries                    | thread registry | scratch            | rings | filter |
+//   | u64 x tx_capacity | 88 B x (tx_max + slack)       | 64 B x threads  | 128 KiB x threads  |       |        |
+//
+// The tx index and the tx entries are split into GENERATIONS (1 for a
+// memory-only wallet, 2 for a durable one), each with its own index, entries
+// and budget counters (see "Generations" below):
+//
+//   tx index:   | gen 0: u64 x gen_index_capacity | gen 1: u64 x gen_index_capacity |
+//   tx entries: | gen 0: gen_entries             | gen 1: gen_entries             |
+//
+// Entry numbers are global (gen g owns [g x gen_entries, (g+1) x gen_entries)),
+// so a ref_entry or a twin's wait word needs no generation beside it.
 //
 // Every region starts on a 64-byte boundary. Offsets are u32 (the memory is
 // at most 4 GiB); the TypeScript face must index typed arrays with `>>> 2`
@@ -47,18 +57,21 @@
 //    8   4   currency_id    index into the currency records
 //   12   4   (reserved)
 //
-// One transaction entry (ENTRY_SIZE_BYTES = 72):
+// One transaction entry (ENTRY_SIZE_BYTES = 88):
 //
 //   off size field
 //    0   4   state           phase | kind | settlement | waiters | owner (below)
 //    4   4   user_slot       the user the transaction moved money for
 //    8   4   ref_entry       win/rollback: entry index of the settled bet
-//   12   4   (reserved: the durable journal's epoch)
+//                            (NO_REF_ENTRY once that bet's generation retired)
+//   12   4   (reserved)
 //   16  16   uuid            transaction_uuid, 16 bytes, the key
 //   32  16   request_uuid    the original request_uuid, replayed to duplicates
 //   48   8   fingerprint     64-bit hash of every other field (see fingerprint.ts)
 //   56   8   amount_units    bet/win: the amount; rollback: the refund
 //   64   8   balance_after   the user's balance right after this transaction
+//   72  16   ref_uuid        win/rollback: the settled bet's transaction_uuid
+//                            (lookup() names it after the bet left memory)
 //
 // Entry state word, one u32, changed only by atomic compare-exchange:
 //
@@ -71,6 +84,9 @@
 //                                                     -> OPEN (the win failed)
 //                           OPEN -> SETTLING_ROLLBACK -> ROLLED_BACK
 //                                                     -> OPEN (the refund failed)
+//                           OPEN -> MOVED (a rotation carried the open bet
+//                                   into the current generation: this entry
+//                                   is a stub, the copy there is the bet)
 //   bit  8     waiters      a twin sleeps on this word: notify on change
 //   bit  9     unit_held    RELEASED only: this entry still holds one budget
 //                           unit (the release slack was spent, see below)
@@ -87,7 +103,7 @@
 // slack rather than the budget; entries handed to threads in chunks but not
 // used yet come out of the slack too (at most threads x chunk).
 
-export const LAYOUT_VERSION = 3;
+export const LAYOUT_VERSION = 4;
 export const LAYOUT_MAGIC = 0x4c575845; // "EXWL" little-endian
 /** Version of the fingerprint encoding (src/fingerprint_encoder.ts and
  *  assembly/fingerprint.ts): a stored fingerprint is only comparable with
@@ -150,6 +166,24 @@ export const H_CREATE_LOCK = 896; //         u32  createUsers of a durable walle
 export const H_FLUSH_WANT = 960; //          u32  bumped (and notified) by durable() waiters: wakes the flusher
 export const H_JOURNAL_FAILED = 1024; //     u32  the journal failed: durable() rejects
 export const H_FLUSH_CLOSE = 1088; //        u32  close(): the flusher writes what is pending and exits
+// Generations (durable wallets rotate them; see "Generations" below).
+export const H_GEN_WORD = 1152; //           u32  (seq << 1) | prev_live: read once by every call
+export const H_ROTATE_WANT = 1216; //        u32  bumped (and notified) when the current generation runs low
+export const H_ROTATING = 1280; //           u32  ROTATION_*: a rotation or an audit holds the tables
+export const H_RETIRED_SEQ = 1344; //        u32  retirements so far (a generation's uuids went to disk + filter)
+export const H_GEN_ENTRIES_NEXT_1 = 1408; // u32  generation 1's H_TX_ENTRIES_NEXT
+export const H_GEN_BUDGET_NEXT_1 = 1472; //  u32  generation 1's H_TX_BUDGET_NEXT
+export const H_GEN_RELEASED_BOUND_1 = 1536; // u32 generation 1's H_RELEASED_BOUND
+export const H_FILTER_KEYS = 1600; //        u32  uuids added to the retired filter (saturates)
+export const H_FLIP_CANARY = 1664; //        u32  tests only: the rotator flips without pausing (src/testing.ts)
+export const H_ROTATIONS = 1728; //          u32  flips done since start (stats)
+export const H_GEN_COUNT = 180; //           u32  1 (memory-only) or 2 (durable)
+export const H_GEN_BUDGET = 184; //          u32  budget units per generation
+export const H_GEN_ENTRIES = 188; //         u32  physical entries per generation
+export const H_GEN_INDEX_CAPACITY = 192; //  u32  index words per generation
+export const H_FILTER_OFFSET = 196; //       u32  the retired filter (0 bytes when H_FILTER_BLOCKS is 0)
+export const H_FILTER_BLOCKS = 200; //       u32  64-byte blocks of the retired filter
+export const H_ROTATE_AT = 204; //           u32  budget units used in the current generation that ask for a rotation
 
 // The run word: every call loads it once, after announcing itself busy.
 export const RUN_OPEN = 0;
@@ -172,7 +206,7 @@ export const USER_META_BYTES = 16;
 export const M_BASE_UNITS = 0;
 export const M_CURRENCY_ID = 8;
 
-export const ENTRY_SIZE_BYTES = 72;
+export const ENTRY_SIZE_BYTES = 88;
 export const E_STATE = 0;
 export const E_USER_SLOT = 4;
 export const E_REF_ENTRY = 8;
@@ -182,6 +216,9 @@ export const E_REQUEST_UUID = 32;
 export const E_FINGERPRINT = 48;
 export const E_AMOUNT = 56;
 export const E_BALANCE_AFTER = 64;
+export const E_REF_UUID = 72;
+/** ref_entry of a win/rollback whose bet's generation was retired. */
+export const NO_REF_ENTRY = 0xffffffff;
 // Entries and budget units are handed to a thread in chunks so the shared
 // counters are touched once per chunk, not once per transaction.
 export const ENTRY_CHUNK_MAX = 64;
@@ -209,9 +246,49 @@ export const SETTLE_SETTLING_WIN = 1;
 export const SETTLE_SETTLING_ROLLBACK = 2;
 export const SETTLE_WON = 3;
 export const SETTLE_ROLLED_BACK = 4;
+export const SETTLE_MOVED = 5;
 export const WAITERS_BIT = 0x100;
 export const UNIT_HELD_BIT = 0x200;
 export const OWNER_SHIFT = 16;
+
+// Generations. A durable wallet never runs out of room: maxTransactions
+// sizes a window of two generations of gen_budget = maxTransactions / 2
+// units each. New transactions go into the CURRENT one (seq mod 2); the
+// PREVIOUS one is still probed (prev_live) for duplicates and for the bets
+// that wins and rollbacks settle. When the current one runs low (H_ROTATE_AT),
+// the rotator (src/rotator.ts) retires the previous generation:
+//
+//   1. pause: carry its open bets into the current one (copies; the
+//      originals become MOVED stubs), then check it holds no claim in flight
+//   2. write its committed transactions to a retired file (src/retired.ts),
+//      fsync; add their uuids to the retired filter; H_RETIRED_SEQ++
+//   3. pause: prev_live = 0 (from now on nobody probes it)
+//   4. fold its deltas into each user's base_units (audit: balance = base +
+//      deltas of the entries in memory); wipe its index and entries
+//   5. pause: seq++ (it is the current one, empty), prev_live = 1; carry
+//      the now previous generation's open bets into it
+//
+// "One uuid, one entry": a call reads H_GEN_WORD once, after announcing
+// itself busy, and probes current then previous; it inserts only into the
+// current one. Every change of H_GEN_WORD is made with the wallet paused and
+// no call in flight (the same Dekker pair as audit's), so no call can publish
+// into a generation after another call has probed past it. A memory-only
+// wallet has one generation and never rotates (a full table refuses bets).
+//
+// The retired filter: a blocked Bloom filter of FILTER_BLOCK_BYTES blocks,
+// FILTER_BITS_PER_KEY bits per retired uuid of its capacity, FILTER_PROBES bits
+// in one block per uuid. A new uuid that misses both generations and the
+// filter is new (no disk read); a filter hit is searched in the retired
+// files (ST_RETIRED_MAYBE), which answer exactly.
+export const GEN_COUNT_DURABLE = 2;
+export const FILTER_BLOCK_BYTES = 64;
+export const FILTER_BITS_PER_KEY = 12;
+export const FILTER_PROBES = 8;
+/** Rotate when the current generation has used this fraction of its budget (/1024). */
+export const ROTATE_AT_PER_1024 = 768;
+/** Retired transactions the filter is sized for by default: this many windows. */
+export const FILTER_WINDOWS_DEFAULT = 64;
+export const FILTER_CAPACITY_DEFAULT_MAX = 64 * 1024 * 1024;
 
 // Thread registry: one record per thread slot, a cache line each. Only its
 // holder writes it (audit too, at quiescence); stats() and audit() read it.
@@ -223,7 +300,8 @@ export const OWNER_SHIFT = 16;
 //                          them, so a detach or a new holder loses none
 //   12   4   user_spare    a user record lost in a creation race, + 1 (0: none)
 //   16   4   budget_units  budget units reserved for this slot (like entries)
-//   20   4   (reserved)
+//   20   4   gen_seq       the generation seq those entries and units are of:
+//                          after a flip they are stale and dropped
 //   24   8   announce      the epoch this slot's call entered in, 0 when idle:
 //                          "busy" for audit and close, and what keeps the
 //                          flusher from closing that epoch (see journal.ts)
@@ -238,6 +316,7 @@ export const T_ENTRY_NEXT = 4;
 export const T_ENTRY_END = 8;
 export const T_USER_SPARE = 12;
 export const T_BUDGET_UNITS = 16;
+export const T_GEN_SEQ = 20;
 export const T_ANNOUNCE = 24;
 export const T_BETS = 32;
 export const T_WINS = 40;
@@ -259,6 +338,9 @@ export const ADOPTING_OWNER = 0xffffffff;
 //    80    8   out: amount (f64) of a looked-up entry
 //    88    4   out: state word of a looked-up entry
 //    96    8   out: ticket (f64): the epoch this call's answer depends on
+//   104    8   out: fingerprint of the request (ST_RETIRED_MAYBE: JS compares it)
+//   112    4   in:  H_RETIRED_SEQ when JS last searched the retired store
+//                   for this call (APPLY_OWN_CHECKED / APPLY_REF_CHECKED)
 //   128  256   a user name, UTF-8 (user lookup and creation)
 //   384   36   out: that request_uuid as canonical text (ASCII)
 //   420   36   out: a looked-up win/rollback's bet uuid as canonical text
@@ -274,6 +356,8 @@ export const S_OUT_REQUEST_UUID = 64;
 export const S_OUT_AMOUNT = 80;
 export const S_OUT_STATE = 88;
 export const S_OUT_TICKET = 96;
+export const S_OUT_FINGERPRINT = 104;
+export const S_IN_RETIRED_SEQ = 112;
 export const S_NAME = 128;
 export const S_OUT_REQUEST_TEXT = 384;
 export const S_OUT_REF_TEXT = 420;
@@ -299,6 +383,23 @@ export const ST_PAUSED = 11; //        audit holds the wallet: wait on H_RUN, re
 export const ST_CLOSED = 12; //        the wallet was closed
 export const ST_RING_FULL = 13; //     this slot's journal ring is full: wait for the flusher, retry
 export const ST_FAILED = 14; //        the journal failed: RS_ERROR_UNKNOWN
+export const ST_RETIRED_MAYBE = 15; // the uuid may be retired: JS searches the disk, then retries
+export const ST_REF_RETIRED_MAYBE = 16; // the referenced bet may be retired: the same
+
+// apply()'s flags argument (bit 0 is currency_ok).
+export const APPLY_CURRENCY_OK = 1;
+export const APPLY_OWN_CHECKED = 2; // JS found the uuid in no retired file (as of S_IN_RETIRED_SEQ)
+export const APPLY_REF_CHECKED = 4; // JS found the referenced bet in no retired file
+
+// recover_records()'s flags (besides APPLY_OWN_CHECKED).
+export const RECOVER_NO_DELTA = 8; //     a checkpoint's live record: its delta is in the balance already
+export const RECOVER_DELTA_ONLY = 16; //  a retired record: only its delta (it is on disk)
+export const RECOVER_BET_RETIRED = 32; // a win/rollback whose bet retired: no bet to settle
+
+// H_ROTATING holders.
+export const ROTATION_NONE = 0;
+export const ROTATION_ROTATOR = 1;
+export const ROTATION_AUDIT = 2;
 
 // Return codes of the user table (user_find / user_create), >= 0 is a slot.
 export const USER_NOT_FOUND = -1;
@@ -333,7 +434,8 @@ export const MAX_SAFE_UNITS = 9007199254740991; // Number.MAX_SAFE_INTEGER
 //
 //   off size field
 //    0   1   kind           BET | WIN | ROLLBACK (the KIND_* codes)
-//    1   1   flags          (0)
+//    1   1   flags          0 in the journal; in a retired file, a bet's
+//                           settlement when it retired (SETTLE_WON / SETTLE_ROLLED_BACK)
 //    2   2   (reserved)
 //    4   4   user_slot      the user (users.log gives slots their names)
 //    8   8   epoch          the epoch read just before the balance compare-exchange
@@ -368,7 +470,7 @@ export const EPOCH_ANNOUNCE_TRIES_MAX = 1024;
 export const LAYOUT_FINGERPRINT =
   LAYOUT_VERSION * 1000003 + FINGERPRINT_VERSION * 7919 + ENTRY_SIZE_BYTES * 1009 + THREAD_RECORD_BYTES * 131 +
   SCRATCH_SIZE_BYTES / 64 + HEADER_OFFSET / 64 + H_RUN + CURRENCY_RECORD_BYTES + USER_META_BYTES * 17 +
-  JOURNAL_RECORD_BYTES * 3 + H_EPOCH + T_ANNOUNCE;
+  JOURNAL_RECORD_BYTES * 3 + H_EPOCH + T_ANNOUNCE + H_GEN_WORD + E_REF_UUID + S_IN_RETIRED_SEQ;
 
 // Fault-injection points of `apply` (tests only; see state.ts).
 export const CRASH_AFTER_CLAIM = 1; //          claim published, nothing moved
@@ -377,3 +479,4 @@ export const CRASH_AFTER_BALANCE = 3; //        money moved, entry still CLAIMED
 export const CRASH_AFTER_COMMIT = 4; //         entry committed, bet still SETTLING
 export const CRASH_AFTER_RECLAIM = 5; //        a RELEASED entry claimed again, fields stale
 export const CRASH_BEFORE_JOURNAL = 6; //       money moved, no journal record yet, entry CLAIMED
+export const CRASH_BEFORE_PUBLISH = 7; //       the generation word read, the entry not yet published

@@ -3,7 +3,7 @@
 // in the thread registry (one cache line per slot, written only by its
 // holder), so it is cheap and any thread can ask while calls are in flight.
 
-import { L, ring_offset } from './layout.js';
+import { L, gen_counter, ring_offset } from './layout.js';
 import { Wallet, next_call } from './wallet.js';
 import type { WalletStats } from './types.js';
 import type { ThreadCore } from './core.js';
@@ -15,7 +15,10 @@ export function stats(wallet: Wallet): WalletStats {
   const { layout, u32, i64 } = core;
   const header = (field: number) => Atomics.load(u32, (L.HEADER_OFFSET + field) >>> 2);
   let bets = 0n, wins = 0n, rollbacks = 0n;
-  let released = 0, budget_held = 0, slots_in_use = 0;
+  let released = 0, budget_held = 0, chunk_held = 0, slots_in_use = 0;
+  const gen_word = header(L.H_GEN_WORD);
+  const cur = layout.gen_count === 1 ? 0 : (gen_word >>> 1) & 1;
+  const gens = layout.gen_count > 1 && (gen_word & 1) !== 0 ? [cur, cur ^ 1] : [cur];
   for (let slot = 0; slot < layout.threads_max; slot++) {
     const record_u32 = (layout.threads_offset + slot * L.THREAD_RECORD_BYTES) >>> 2;
     const record_i64 = (layout.threads_offset + slot * L.THREAD_RECORD_BYTES) / 8;
@@ -23,7 +26,10 @@ export function stats(wallet: Wallet): WalletStats {
     wins += Atomics.load(i64, record_i64 + L.T_WINS / 8);
     rollbacks += Atomics.load(i64, record_i64 + L.T_ROLLBACKS / 8);
     released += Atomics.load(u32, record_u32 + L.T_RELEASED / 4);
-    budget_held += Atomics.load(u32, record_u32 + L.T_BUDGET_UNITS / 4);
+    if (Atomics.load(u32, record_u32 + L.T_GEN_SEQ / 4) === gen_word >>> 1) {
+      budget_held += Atomics.load(u32, record_u32 + L.T_BUDGET_UNITS / 4);
+      chunk_held += Math.max(0, Atomics.load(u32, record_u32 + L.T_ENTRY_END / 4) - Atomics.load(u32, record_u32 + L.T_ENTRY_NEXT / 4));
+    }
     const owner = Atomics.load(u32, record_u32 + L.T_OWNER / 4);
     if (owner !== 0 && owner !== L.ADOPTING_OWNER) slots_in_use++;
   }
@@ -31,7 +37,13 @@ export function stats(wallet: Wallet): WalletStats {
   // Each counter is exact on its own; read at slightly different moments a
   // settlement may be counted before its bet: never report less than none.
   const open_bets = Math.max(0, Number(bets - wins - rollbacks));
-  const budget_used = Math.max(0, Math.min(layout.tx_max, header(L.H_TX_BUDGET_NEXT)) - budget_held);
+  let budget_handed = 0, entries_handed = 0;
+  for (const gen of gens) {
+    budget_handed += Math.min(layout.gen_budget, header(gen_counter('budget_next', gen)));
+    entries_handed += Math.min(layout.gen_entries, header(gen_counter('entries_next', gen)));
+  }
+  const budget_used = Math.max(0, Math.min(layout.tx_max, budget_handed - budget_held));
+  const in_memory = layout.gen_count === 1 ? transactions : Math.max(0, entries_handed - chunk_held);
   return {
     users: header(L.H_USERS_PUBLISHED),
     usersMax: layout.users_max,
@@ -41,7 +53,7 @@ export function stats(wallet: Wallet): WalletStats {
     wins: Number(wins),
     rollbacks: Number(rollbacks),
     openBets: open_bets,
-    inMemory: transactions,
+    inMemory: in_memory,
     budget: layout.tx_max,
     budgetUsed: budget_used,
     reserveHeld: open_bets,
@@ -50,6 +62,24 @@ export function stats(wallet: Wallet): WalletStats {
     threadSlots: layout.threads_max,
     threadSlotsInUse: slots_in_use,
     ...journal_stats(core),
+    ...window_stats(core),
+  };
+}
+
+/** Durable wallets: the window's rotations and the retired filter (contract §10). */
+function window_stats(core: ThreadCore): Pick<WalletStats, 'rotations' | 'retirements' | 'retiredFilterKeys' | 'retiredFilterCapacity' | 'retiredFilterFalsePositiveRate'> {
+  const { layout, u32 } = core;
+  const keys = Atomics.load(u32, (L.HEADER_OFFSET + L.H_FILTER_KEYS) >>> 2);
+  // A blocked Bloom filter's rate, from bits per key: (1 - e^(-k n / m))^k,
+  // with the load of one 512-bit block (a close estimate at these sizes).
+  const bits = layout.filter_blocks * L.FILTER_BLOCK_BYTES * 8;
+  const rate = bits === 0 || keys === 0 ? 0 : (1 - Math.exp((-L.FILTER_PROBES * keys) / bits)) ** L.FILTER_PROBES;
+  return {
+    rotations: Atomics.load(u32, (L.HEADER_OFFSET + L.H_ROTATIONS) >>> 2),
+    retirements: Atomics.load(u32, (L.HEADER_OFFSET + L.H_RETIRED_SEQ) >>> 2),
+    retiredFilterKeys: keys,
+    retiredFilterCapacity: layout.filter_capacity,
+    retiredFilterFalsePositiveRate: rate,
   };
 }
 

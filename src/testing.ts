@@ -103,3 +103,14 @@ export function set_epoch_after_cas(wallet: Wallet, on: boolean): void {
 export function start_with_journal_faults(options: WalletOptions, faults: JournalFaults): PublicWallet {
   return start({ ...options, [JOURNAL_FAULTS]: faults } as WalletOptions) as unknown as PublicWallet;
 }
+
+/** The generation flip's canary: the rotator flips without pausing the
+ *  wallet, and calls of this thread linger between reading the generation
+ *  word and publishing (layout_constants.ts, "Generations"). A twin storm at
+ *  a flip must then catch a uuid applied twice. Per thread: call it in every
+ *  worker too. */
+export function set_flip_canary(wallet: Wallet, on: boolean): void {
+  const core = core_of(wallet);
+  core.exports.set_flip_canary(on ? 1 : 0);
+  Atomics.store(core.u32, (L.HEADER_OFFSET + L.H_FLIP_CANARY) >>> 2, on ? 1 : 0);
+}

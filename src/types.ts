@@ -30,6 +30,15 @@ export interface WalletOptions {
   prefault?: boolean;
   /** A durable wallet's directory (contract §9): created, or recovered if it holds a wallet. */
   dataDir?: string;
+  /** Durable wallets (contract §10): how long a settled transaction that left
+   *  memory stays exactly-once on disk, in days (default 120, Hub88's four
+   *  months); then its retired file is deleted. Fractions are allowed. */
+  retentionDays?: number;
+  /** Durable wallets: retired transactions the in-memory filter is sized for
+   *  (default 64 x maxTransactions, at most 67_108_864), 1.5 bytes each. Past
+   *  it the filter's false-positive rate rises (more new uuids search the
+   *  disk: slower, never wrong); size it for retention x rate. */
+  retiredFilterCapacity?: number;
 }
 
 /** A user for createUsers: a name, or a name with its own currency and starting balance. */
@@ -142,6 +151,15 @@ export interface WalletStats {
   durableEpoch: number;
   journalPendingRecords: number;
   journalFailed: boolean;
+  /** Durable wallets (contract §10): the window's generations flipped since
+   *  start, generations retired to disk (ever), and the retired filter: uuids
+   *  in it, what it is sized for, and its estimated false-positive rate (the
+   *  share of new uuids that search the disk). */
+  rotations: number;
+  retirements: number;
+  retiredFilterKeys: number;
+  retiredFilterCapacity: number;
+  retiredFilterFalsePositiveRate: number;
 }
 
 /** lookup(wallet, transaction_uuid): one recorded transaction. */

@@ -13,11 +13,12 @@ import { webcrypto } from 'node:crypto';
 import { L, compute_layout, write_header, ring_offset, WASM_PAGE_BYTES, WASM_PAGES_MAX, type Layout } from './layout.js';
 import {
   open_data_dir, release_data_dir, merge_options, scan_data_dir, store_options, recover, start_flusher, stop_flusher,
-  wait_durable, wake_flusher, journal_failed, journal_failed_error, type DurableState,
+  start_rotator, stop_rotator, wait_durable, wake_flusher, journal_failed, journal_failed_error, type DurableState,
 } from './durability.js';
 import { audit_for_close } from './audit.js';
+import { answer_from_retired, wait_for_rotation } from './retired_answer.js';
 import type { JournalFaults } from './flusher.js';
-import { ThreadCore, core_for, new_core, remember_core, core_module, forget_core, slot_busy } from './core.js';
+import { ThreadCore, core_for, new_core, remember_core, core_module, forget_core, wait_for_idle_slots } from './core.js';
 import { is_plain_object, KEY_GAME_CODE, KEY_ROUND, KEY_REFERENCE } from './fingerprint_encoder.js';
 import { parse_uuid } from './uuid.js';
 import { user_slot_of } from './users.js';
@@ -38,6 +39,7 @@ export const DEFAULTS = {
   maxThreads: 1024,
   twinWaitMs: 500,
   prefault: false,
+  retentionDays: 120,
 } as const;
 
 /** What share() hands to another thread (the public type is opaque). */
@@ -105,6 +107,8 @@ interface Resolved {
   currency: string;
   currency_utf8: Buffer;
   prefault: boolean;
+  retention_ms: number;
+  filter_capacity: number;
 }
 
 /** Check every option; undefined takes its default. */
@@ -126,7 +130,18 @@ function resolve_options(options: Record<string, unknown>): Resolved {
   }
   const prefault = options.prefault === undefined ? DEFAULTS.prefault : options.prefault;
   if (typeof prefault !== 'boolean') throw option_error(`prefault must be a boolean, got ${String(prefault)}`);
-  return { users_max, tx_max, threads_max, wait_ms_max, initial_balance_units, currency: currency as string, currency_utf8, prefault };
+  const retention_days = options.retentionDays === undefined ? DEFAULTS.retentionDays : options.retentionDays;
+  if (typeof retention_days !== 'number' || !Number.isFinite(retention_days) || retention_days <= 0) {
+    throw option_error(`retentionDays must be a number of days > 0, got ${String(retention_days)}`);
+  }
+  const filter_capacity = positive_integer(
+    'retiredFilterCapacity', options.retiredFilterCapacity,
+    Math.min(L.FILTER_WINDOWS_DEFAULT * tx_max, L.FILTER_CAPACITY_DEFAULT_MAX), 1 << 30,
+  );
+  return {
+    users_max, tx_max, threads_max, wait_ms_max, initial_balance_units, currency: currency as string, currency_utf8, prefault,
+    retention_ms: retention_days * 86_400_000, filter_capacity,
+  };
 }
 
 /** The memory for `layout`: reused from a closed wallet when one fits. */
@@ -182,7 +197,7 @@ function start_durable(options: WalletOptions): Wallet {
   try {
     const resolved = resolve_options(merge_options(dir, options as Record<string, unknown>, {}));
     const found = scan_data_dir(dir);
-    const layout = compute_layout({ ...resolved, ring_records: L.RING_RECORDS_DEFAULT });
+    const layout = compute_layout({ ...resolved, ring_records: L.RING_RECORDS_DEFAULT, gen_count: L.GEN_COUNT_DURABLE });
     const memory = allocate(layout, resolved.prefault, false);
     const random = webcrypto.getRandomValues(new BigUint64Array(3));
     const seed = dir.stored ? BigInt(`0x${dir.stored.fingerprint_seed}`) : random[0];
@@ -201,6 +216,7 @@ function start_durable(options: WalletOptions): Wallet {
     }
     recover(core, found);
     core.durable = start_flusher(core, dir, found.journal_path, found.journal_bytes, found.last_crc, faults);
+    (core.durable as DurableState).rotator = start_rotator(core, dir, resolved.retention_ms, core_module());
     return new Wallet(core, `${seed.toString(16)}-${random[1].toString(16)}`);
   } catch (error) {
     release_data_dir(dir);
@@ -295,7 +311,8 @@ function close_now(wallet: Wallet): Promise<void> | undefined {
   forget_core(wallet_id, core);
   if (core.pool_on_close && idle) pool_memory(core.memory);
   if (!state) return undefined;
-  return stop_flusher(core, state).finally(() => release_data_dir(state.dir)).then(() => {
+  const rotator_stopped = state.rotator ? stop_rotator(core, state.rotator) : Promise.resolve();
+  return rotator_stopped.then(() => stop_flusher(core, state)).finally(() => release_data_dir(state.dir)).then(() => {
     if (state.failure !== undefined || journal_failed(core)) throw journal_failed_error();
   });
 }
@@ -314,24 +331,6 @@ export function durable(wallet: Wallet): Promise<void> {
   return wait_durable(core);
 }
 
-/** Wait until no other thread slot is busy (announced inside a call), for at
- *  most `wait_ms_max`; true if they all went idle. A slot whose thread died
- *  mid-call stays busy: the caller decides what that means. */
-export function wait_for_idle_slots(core: ThreadCore, wait_ms_max: number, skip?: ReadonlySet<number>): boolean {
-  const deadline_ms = performance.now() + wait_ms_max;
-  for (let slot = 0; slot < core.layout.threads_max; slot++) {
-    if (slot === core.thread_slot || skip?.has(slot)) continue;
-    while (slot_busy(core, slot)) {
-      if (performance.now() >= deadline_ms) return false;
-      Atomics.wait(pause_word, 0, 0, IDLE_POLL_MS);
-    }
-  }
-  return true;
-}
-
-/** A private word nobody notifies: Atomics.wait on it is a bounded sleep. */
-const pause_word = new Int32Array(new SharedArrayBuffer(4));
-const IDLE_POLL_MS = 0.05;
 
 // ---------------------------------------------------------------------------
 // Re-entrancy. The scratch region belongs to the thread slot, not to the
@@ -538,18 +537,41 @@ export function apply_waiting(
   core: ThreadCore, kind: number, user_slot: number, amount_units: number, currency_ok: number, records_bytes: number,
 ): number {
   const status: number = core.exports.apply(kind, user_slot, amount_units, currency_ok, records_bytes);
-  if (status !== L.ST_TWIN_IN_FLIGHT && status !== L.ST_PAUSED && status !== L.ST_RING_FULL) return status;
+  if (status <= L.ST_REPLAY) return status; // every final answer but the rare ones
   return apply_after_wait(core, kind, user_slot, amount_units, currency_ok, records_bytes, status);
 }
 
-/** The rest of apply_waiting once the first answer said wait (`status`). */
+/** Statuses after which apply_after_wait calls the core again. */
+function must_call_again(core: ThreadCore, status: number): boolean {
+  return status === L.ST_TWIN_IN_FLIGHT || status === L.ST_PAUSED || status === L.ST_RING_FULL ||
+    status === L.ST_RETIRED_MAYBE || status === L.ST_REF_RETIRED_MAYBE ||
+    (status === L.ST_TABLE_FULL && core.layout.gen_count > 1);
+}
+
+/** A rotating wallet's current generation is full until the rotator flips
+ *  to a fresh one: a bet waits for that rather than being refused. */
+const ROTATION_WAIT_MS_MIN = 5_000;
+
+/** The rest of apply_waiting once the first answer was not final (`status`). */
 function apply_after_wait(
-  core: ThreadCore, kind: number, user_slot: number, amount_units: number, currency_ok: number, records_bytes: number,
+  core: ThreadCore, kind: number, user_slot: number, amount_units: number, flags: number, records_bytes: number,
   status: number,
 ): number {
   let deadline_ms = 0;
   for (let round = 0; ; round++) {
-    if (round >= SPIN_MAX || status === L.ST_PAUSED) {
+    if (!must_call_again(core, status)) return status;
+    if (status === L.ST_RETIRED_MAYBE || status === L.ST_REF_RETIRED_MAYBE) {
+      // The uuid (or the bet it settles) may have left memory: the retired
+      // files answer exactly; "not there" lets the core go on.
+      const answer = answer_from_retired(core, status, kind, user_slot, amount_units);
+      if (answer !== undefined) return answer;
+      flags |= status === L.ST_RETIRED_MAYBE ? L.APPLY_OWN_CHECKED : L.APPLY_REF_CHECKED;
+    } else if (status === L.ST_TABLE_FULL) {
+      const now_ms = performance.now();
+      if (deadline_ms === 0) deadline_ms = now_ms + Math.max(core.wait_ms_max, ROTATION_WAIT_MS_MIN);
+      if (now_ms >= deadline_ms) return L.ST_TABLE_FULL;
+      wait_for_rotation(core, deadline_ms - now_ms);
+    } else if (round >= SPIN_MAX || status === L.ST_PAUSED) {
       const now_ms = performance.now();
       if (deadline_ms === 0) deadline_ms = now_ms + core.wait_ms_max;
       const remaining_ms = deadline_ms - now_ms;
@@ -567,8 +589,7 @@ function apply_after_wait(
         }
       }
     }
-    status = core.exports.apply(kind, user_slot, amount_units, currency_ok, records_bytes);
-    if (status !== L.ST_TWIN_IN_FLIGHT && status !== L.ST_PAUSED && status !== L.ST_RING_FULL) return status;
+    status = core.exports.apply(kind, user_slot, amount_units, flags, records_bytes);
   }
 }
 

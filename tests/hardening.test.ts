@@ -78,8 +78,8 @@ test('C1.2 a 2.1 GiB wallet (reserved, not prefaulted) bets, wins, replays and a
   await exercise_large_wallet(25_000_000);
 });
 
-test('C1.2 a 3.9 GiB wallet does too', async () => {
-  await exercise_large_wallet(46_500_000);
+test('C1.2 a 3.7 GiB wallet does too', async () => {
+  await exercise_large_wallet(38_000_000);
 });
 
 // C8.6 Hashing is keyed: a crafted flood costs what random keys cost -------------------

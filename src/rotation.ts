@@ -1,0 +1,278 @@
+// One rotation of a durable wallet's two generations (layout_constants.ts,
+// "Generations"): retire the previous generation to disk, wipe it, flip it
+// into the current one. Run by the rotator worker (src/rotator.ts) while the
+// wallet serves, and by recovery (src/durability.ts) when the journal it
+// replays outgrows the window; the steps are the same, recovery just has
+// nobody to pause.
+//
+//   retire(prev):  pause { carry prev's open bets into cur; no claim in flight? }
+//                  wait until everything prev's entries depend on is durable
+//                  write retired-<seq>.bin (fsync); add its uuids to the filter;
+//                  H_RETIRED_SEQ++
+//                  pause { prev_live = 0 }            nobody probes prev again
+//                  fold prev's deltas into base_units; wins of cur lose their ref into prev
+//                  wipe prev's index and entries; zero its counters
+//   flip:          pause { seq++ (prev is now cur, empty); prev_live = 1;
+//                          carry the new prev's open bets into the new cur }
+//
+// Why a pause for each change of H_GEN_WORD: a call reads the word once,
+// after announcing itself busy; with no call in flight when it changes, no
+// call can publish into a generation that another call already probed past
+// (a twin would bind the same uuid twice), nor probe a generation that is
+// being wiped. The pauses hold only O(1) work and the carrying of open bets.
+
+import { L, gen_counter } from './layout.js';
+import type { ThreadCore } from './core.js';
+import { wait_for_idle_slots } from './core.js';
+import { write_retired_file } from './retired.js';
+import { wake_flusher, durable_epoch, journal_failed } from './durability.js';
+
+export interface RotationOptions {
+  /** The data directory, where retired files go. */
+  dir: string;
+  /** false in recovery: single-threaded, nothing to pause or wait for. */
+  live: boolean;
+  /** Testing: flip without pausing (the canary the twin storm must catch). */
+  flip_canary?: boolean;
+}
+
+export type RotationOutcome =
+  | { rotated: true; retired_records: number; carried: number }
+  | { rotated: false; reason: string };
+
+const header_word = (field: number) => (L.HEADER_OFFSET + field) >>> 2;
+
+/** Retire the previous generation (if live), then flip. */
+export function rotate(core: ThreadCore, options: RotationOptions): RotationOutcome {
+  let retired_records = 0;
+  const word = Atomics.load(core.u32, header_word(L.H_GEN_WORD));
+  if ((word & 1) !== 0) {
+    const retired = retire_previous(core, options);
+    if (typeof retired === 'string') return { rotated: false, reason: retired };
+    retired_records = retired;
+  }
+  const carried = flip(core, options);
+  if (typeof carried === 'string') return { rotated: false, reason: carried };
+  return { rotated: true, retired_records, carried };
+}
+
+/** Pause the wallet: no call in flight, new ones wait (the run word, as
+ *  audit does). false: it is closed or failed, or a call stayed in flight
+ *  past twinWaitMs (a dead thread: audit with deadThreadIds frees it). */
+function pause(core: ThreadCore, options: RotationOptions): boolean {
+  if (!options.live) return true;
+  const witnessed = Atomics.compareExchange(core.u32, core.run_word, L.RUN_OPEN, L.RUN_PAUSED);
+  if (witnessed !== L.RUN_OPEN) return false; // audit cannot hold it (H_ROTATING): closed or failed
+  if (wait_for_idle_slots(core, core.wait_ms_max)) return true;
+  resume(core, options);
+  return false;
+}
+
+function resume(core: ThreadCore, options: RotationOptions): void {
+  if (!options.live) return;
+  Atomics.compareExchange(core.u32, core.run_word, L.RUN_PAUSED, L.RUN_OPEN);
+  Atomics.notify(core.i32, core.run_word);
+}
+
+/** Under a pause (or none, for the canary), run `change`. */
+function paused<T>(core: ThreadCore, options: RotationOptions, change: () => T, canary = false): T | undefined {
+  if (canary) return change();
+  if (!pause(core, options)) return undefined;
+  try {
+    return change();
+  } finally {
+    resume(core, options);
+  }
+}
+
+class GenerationView {
+  readonly first_entry: number;
+  constructor(readonly core: ThreadCore, readonly gen: number) {
+    this.first_entry = gen * core.layout.gen_entries;
+  }
+  entry_at(entry: number, field: number): number {
+    return this.core.layout.tx_entries_offset + entry * L.ENTRY_SIZE_BYTES + field;
+  }
+  state(entry: number): number {
+    return Atomics.load(this.core.u32, this.entry_at(entry, L.E_STATE) >>> 2);
+  }
+  /** Entries of this generation ever handed out (those past it are FREE). */
+  used(): number {
+    const next = Atomics.load(this.core.u32, header_word(gen_counter('entries_next', this.gen)));
+    return Math.min(next, this.core.layout.gen_entries);
+  }
+}
+
+const phase_of = (state: number) => state & L.PHASE_MASK;
+const kind_of = (state: number) => (state & L.KIND_MASK) >>> L.KIND_SHIFT;
+const settle_of = (state: number) => (state & L.SETTLE_MASK) >>> L.SETTLE_SHIFT;
+
+/** What keeps `view` from retiring (a claim or a settlement in flight: a
+ *  dead thread's, since nothing is in flight under a pause), or undefined. */
+function blocker(view: GenerationView): string | undefined {
+  const end = view.first_entry + view.used();
+  for (let entry = view.first_entry; entry < end; entry++) {
+    const state = view.state(entry);
+    const phase = phase_of(state);
+    if (phase === L.PHASE_CLAIMED) return `entry ${entry} is claimed by a call that never finished (a dead thread: audit(wallet, { deadThreadIds }))`;
+    if (phase !== L.PHASE_COMMITTED || kind_of(state) !== L.KIND_BET) continue;
+    const settle = settle_of(state);
+    if (settle === L.SETTLE_OPEN) return 'an open bet could not be carried (the current generation is full of open bets)';
+    if (settle === L.SETTLE_SETTLING_WIN || settle === L.SETTLE_SETTLING_ROLLBACK) {
+      return `bet entry ${entry} is being settled by a call that never finished (a dead thread: audit(wallet, { deadThreadIds }))`;
+    }
+  }
+  return undefined;
+}
+
+/** Steps 1-4 of the file comment. Returns the records retired, or why not. */
+function retire_previous(core: ThreadCore, options: RotationOptions): number | string {
+  const word = Atomics.load(core.u32, header_word(L.H_GEN_WORD));
+  const cur = (word >>> 1) & 1;
+  const view = new GenerationView(core, cur ^ 1);
+  const checked = paused(core, options, () => {
+    core.exports.carry_open_bets(view.gen); // what the flip could not carry (bets placed after it)
+    return { blocked_by: blocker(view) };
+  });
+  if (checked === undefined) return 'the wallet could not be paused';
+  if (checked.blocked_by !== undefined) return checked.blocked_by;
+
+  if (options.live) {
+    const why = wait_durable_now(core);
+    if (why) return why;
+  }
+  const epoch_now = Number(Atomics.load(core.i64, (L.HEADER_OFFSET + L.H_EPOCH) / 8));
+  const records = retired_records_of(view, epoch_now);
+  const seq = Atomics.load(core.u32, header_word(L.H_RETIRED_SEQ)) + 1;
+  if (records.length > 0) write_retired_file(options.dir, seq, records, Date.now());
+  add_to_filter(core, records);
+  Atomics.add(core.u32, header_word(L.H_RETIRED_SEQ), 1);
+
+  const gone = paused(core, options, () => {
+    Atomics.and(core.u32, header_word(L.H_GEN_WORD), ~1);
+    return true;
+  });
+  if (!gone) return 'the wallet could not be paused'; // retired to disk and memory both: harmless, retried
+  fold_and_wipe(core, view, cur);
+  return records.length / L.JOURNAL_RECORD_BYTES;
+}
+
+/** Step 5: the wiped previous generation becomes the current one. */
+function flip(core: ThreadCore, options: RotationOptions): number | string {
+  const carried = paused(core, options, () => {
+    const word = Atomics.load(core.u32, header_word(L.H_GEN_WORD));
+    const next = (((word >>> 1) + 1) << 1) | 1;
+    Atomics.store(core.u32, header_word(L.H_GEN_WORD), next);
+    Atomics.notify(core.i32, header_word(L.H_GEN_WORD)); // bets waiting for room
+    const moved = core.exports.carry_open_bets(((word >>> 1) & 1));
+    return moved < 0 ? -1 - moved : moved;
+  }, options.flip_canary === true);
+  if (carried === undefined) return 'the wallet could not be paused';
+  return carried;
+}
+
+/** Wait until every epoch up to the open one is durable: then every entry
+ *  of the generation, and every settlement of its bets, is on disk. */
+function wait_durable_now(core: ThreadCore): string | undefined {
+  const target = Number(Atomics.load(core.i64, (L.HEADER_OFFSET + L.H_EPOCH) / 8));
+  const durable_index = (L.HEADER_OFFSET + L.H_DURABLE) / 8;
+  const deadline_ms = performance.now() + DURABLE_WAIT_MS;
+  while (durable_epoch(core) < target) {
+    if (journal_failed(core)) return 'the journal failed';
+    if (performance.now() > deadline_ms) return 'the journal did not catch up';
+    wake_flusher(core);
+    Atomics.wait(core.i64, durable_index, Atomics.load(core.i64, durable_index), 5);
+  }
+  return undefined;
+}
+const DURABLE_WAIT_MS = 10_000;
+
+/** The committed transactions of a generation (not the stubs of carried
+ *  bets), as journal records (layout_constants.ts): a bet's flags byte holds
+ *  its settlement, the epoch field the epoch open at retirement (an upper
+ *  bound of theirs, for the checkpointer). */
+function retired_records_of(view: GenerationView, epoch_now: number): Buffer {
+  const { core } = view;
+  const end = view.first_entry + view.used();
+  const out = Buffer.alloc(view.used() * L.JOURNAL_RECORD_BYTES);
+  let count = 0;
+  for (let entry = view.first_entry; entry < end; entry++) {
+    const state = view.state(entry);
+    if (phase_of(state) !== L.PHASE_COMMITTED) continue;
+    const kind = kind_of(state);
+    if (kind === L.KIND_BET && settle_of(state) === L.SETTLE_MOVED) continue;
+    const r = count++ * L.JOURNAL_RECORD_BYTES;
+    const e = view.entry_at(entry, 0);
+    out.writeUInt8(kind, r + L.R_KIND);
+    out.writeUInt8(kind === L.KIND_BET ? settle_of(state) : 0, r + 1);
+    out.writeUInt32LE(core.u32[(e + L.E_USER_SLOT) >>> 2], r + L.R_USER_SLOT);
+    out.writeBigUInt64LE(BigInt(epoch_now), r + L.R_EPOCH);
+    core.bytes.copy(out, r + L.R_UUID, e + L.E_UUID, e + L.E_UUID + 16);
+    core.bytes.copy(out, r + L.R_REQUEST_UUID, e + L.E_REQUEST_UUID, e + L.E_REQUEST_UUID + 16);
+    if (kind !== L.KIND_BET) core.bytes.copy(out, r + L.R_REFERENCE, e + L.E_REF_UUID, e + L.E_REF_UUID + 16);
+    core.bytes.copy(out, r + L.R_FINGERPRINT, e + L.E_FINGERPRINT, e + L.E_FINGERPRINT + 8);
+    core.bytes.copy(out, r + L.R_AMOUNT, e + L.E_AMOUNT, e + L.E_AMOUNT + 16); // amount, balance_after
+  }
+  return out.subarray(0, count * L.JOURNAL_RECORD_BYTES);
+}
+
+/** The uuids of `records` (journal records) into the retired filter. */
+export function add_to_filter(core: ThreadCore, records: Buffer): void {
+  const per_call = Math.floor(L.S_RECORDS_MAX_BYTES / 16);
+  const count = records.length / L.JOURNAL_RECORD_BYTES;
+  const at = core.scratch + L.S_RECORDS;
+  for (let done = 0; done < count;) {
+    const n = Math.min(per_call, count - done);
+    for (let i = 0; i < n; i++) {
+      const r = (done + i) * L.JOURNAL_RECORD_BYTES + L.R_UUID;
+      records.copy(core.bytes, at + i * 16, r, r + 16);
+    }
+    core.exports.filter_add_uuids(n);
+    done += n;
+  }
+}
+
+/** The uuids (16 bytes each, packed) into the filter: recovery's rebuild. */
+export function add_uuids_to_filter(core: ThreadCore, uuids: Buffer): void {
+  const per_call = Math.floor(L.S_RECORDS_MAX_BYTES / 16);
+  const count = uuids.length / 16;
+  for (let done = 0; done < count; done += per_call) {
+    const n = Math.min(per_call, count - done);
+    uuids.copy(core.bytes, core.scratch + L.S_RECORDS, done * 16, (done + n) * 16);
+    core.exports.filter_add_uuids(n);
+  }
+}
+
+/** Step 4: the retired generation's deltas into base_units (audit's ledger
+ *  then balances without its entries), refs of the current generation's
+ *  wins into it cleared, its memory zeroed. Nobody probes it any more. */
+function fold_and_wipe(core: ThreadCore, view: GenerationView, cur: number): void {
+  const { layout, u32, i64 } = core;
+  const end = view.first_entry + view.used();
+  for (let entry = view.first_entry; entry < end; entry++) {
+    const state = view.state(entry);
+    if (phase_of(state) !== L.PHASE_COMMITTED) continue;
+    const kind = kind_of(state);
+    if (kind === L.KIND_BET && settle_of(state) === L.SETTLE_MOVED) continue;
+    const user_slot = u32[view.entry_at(entry, L.E_USER_SLOT) >>> 2];
+    const amount = i64[view.entry_at(entry, L.E_AMOUNT) / 8];
+    const base = (layout.user_meta_offset + user_slot * L.USER_META_BYTES + L.M_BASE_UNITS) / 8;
+    Atomics.add(i64, base, kind === L.KIND_BET ? -amount : amount);
+  }
+  const current = new GenerationView(core, cur);
+  const current_end = current.first_entry + current.used();
+  for (let entry = current.first_entry; entry < current_end; entry++) {
+    const state = current.state(entry);
+    if (phase_of(state) !== L.PHASE_COMMITTED || kind_of(state) === L.KIND_BET) continue;
+    const ref = current.entry_at(entry, L.E_REF_ENTRY) >>> 2;
+    const bet = u32[ref];
+    if (bet >= view.first_entry && bet < view.first_entry + layout.gen_entries) u32[ref] = L.NO_REF_ENTRY;
+  }
+  const index_at = layout.tx_index_offset + view.gen * layout.gen_index_capacity * L.INDEX_WORD_BYTES;
+  core.u8.fill(0, index_at, index_at + layout.gen_index_capacity * L.INDEX_WORD_BYTES);
+  const entries_at = view.entry_at(view.first_entry, 0);
+  core.u8.fill(0, entries_at, entries_at + view.used() * L.ENTRY_SIZE_BYTES);
+  for (const field of ['entries_next', 'budget_next', 'released_bound'] as const) {
+    Atomics.store(u32, header_word(gen_counter(field, view.gen)), 0);
+  }
+}
