@@ -39,6 +39,8 @@ export let probed_tag: u32 = 0;
 export let cur_seq: u32 = 0;
 export let cur_gen: u32 = 0;
 export let prev_live: bool = false;
+/** The generation word as gen_refresh read it (the flip canary waits for it to change). */
+export let gen_word_seen: u32 = 0;
 let cur_index: usize = 0;
 let prev_index: usize = 0;
 let cur_entry_base: u32 = 0;
@@ -47,6 +49,7 @@ let cur_entry_base: u32 = 0;
  *  were reserved in an earlier generation. */
 export function gen_refresh(): void {
   const word = atomic.load<u32>(<usize>HEADER_OFFSET + H_GEN_WORD);
+  gen_word_seen = word;
   cur_seq = word >> 1;
   cur_gen = gen_count == 1 ? 0 : cur_seq & 1;
   prev_live = gen_count > 1 && (word & 1) != 0;

@@ -30,7 +30,7 @@ import {
   S_OUT_AMOUNT, S_OUT_STATE, S_OUT_REF_TEXT, ST_RING_FULL, ST_FAILED, RUN_CLOSED, CRASH_BEFORE_JOURNAL,
   S_RECORDS, JOURNAL_RECORD_BYTES, R_KIND, R_USER_SLOT, R_UUID, R_REQUEST_UUID, R_REFERENCE, R_FINGERPRINT, R_AMOUNT, R_BALANCE_AFTER,
   CRASH_AFTER_CLAIM, CRASH_AFTER_SETTLE_BEGIN, CRASH_AFTER_BALANCE, CRASH_AFTER_COMMIT, CRASH_AFTER_RECLAIM,
-  CRASH_BEFORE_PUBLISH, E_REF_UUID, ENTRY_SIZE_BYTES, SETTLE_MOVED, S_OUT_FINGERPRINT, S_IN_RETIRED_SEQ, H_RETIRED_SEQ,
+  CRASH_BEFORE_PUBLISH, H_GEN_WORD, E_REF_UUID, ENTRY_SIZE_BYTES, SETTLE_MOVED, S_OUT_FINGERPRINT, S_IN_RETIRED_SEQ, H_RETIRED_SEQ,
   ST_RETIRED_MAYBE, ST_REF_RETIRED_MAYBE, APPLY_CURRENCY_OK, APPLY_OWN_CHECKED, APPLY_REF_CHECKED, NO_REF_ENTRY,
   RECOVER_NO_DELTA, RECOVER_DELTA_ONLY, RECOVER_BET_RETIRED,
 } from "./layout";
@@ -38,7 +38,7 @@ import { fingerprint } from "./fingerprint";
 import {
   tx_probe, tx_probe_hashed, hash_uuid, tx_still_absent, tx_publish, entry_reserve, entry_ptr, entry_state, entry_finish, claimed_state,
   probed_tag, budget_take, budget_give, gen_refresh, filter_maybe, released_bound_ptr, gen_of_entry, cur_gen,
-  tx_probe_current,
+  tx_probe_current, gen_word_seen,
 } from "./idempotency_table";
 import { balance_ptr } from "./user_table";
 import {
@@ -245,12 +245,21 @@ function canary_epoch(epoch_ptr: usize): u64 {
 const CANARY_SPIN: i32 = 4000;
 
 /** The flip canary's pause between reading the generation word and
- *  publishing: wide enough for a flip (done without pausing the wallet, the
- *  canary) to land inside it, so the twin storm that must catch it does. */
+ *  publishing: a while for a flip (done without pausing the wallet, the
+ *  canary) to land inside it, and once one did, a while more for a twin that
+ *  began after it to bind the uuid in the new generation first — the window
+ *  a preempted thread opens, held open so the twin storm that must catch it
+ *  does not depend on the scheduler's luck. */
 function canary_pause(): void {
-  let sink: u64 = 0;
-  for (let spin = 0; spin < CANARY_SPIN * 8; spin++) sink += atomic.load<u64>(<usize>HEADER_OFFSET + H_EPOCH);
-  store<u64>(scratch + S_OUT_FINGERPRINT, sink);
+  const word_ptr = <usize>HEADER_OFFSET + H_GEN_WORD;
+  for (let spin = 0; spin < CANARY_SPIN * 40; spin++) {
+    if (atomic.load<u32>(word_ptr) != gen_word_seen) {
+      let sink: u32 = 0;
+      for (let more = 0; more < CANARY_SPIN * 10; more++) sink += atomic.load<u32>(word_ptr);
+      store<u32>(scratch + S_OUT_FINGERPRINT, sink);
+      return;
+    }
+  }
 }
 
 /** The epoch read by the last successful move_balance (journal.ts). */
@@ -554,6 +563,7 @@ function recover_record(r: usize, flags: u32): i32 {
   const delta_units = kind == KIND_BET ? -amount_units : amount_units;
   if ((flags & RECOVER_DELTA_ONLY) != 0) { // retired: on disk already, its money still counts
     if ((flags & RECOVER_NO_DELTA) == 0) atomic.add<i64>(balance_ptr(user_slot), delta_units);
+    count_commit(kind);
     return ST_OK;
   }
   copy16(scratch + S_UUID, r + R_UUID);

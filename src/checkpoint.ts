@@ -24,8 +24,11 @@
 //   16   4   record_count  live records
 //   20   4   user_count    folded deltas (user slots 0 .. user_count - 1)
 //   24   4   body_crc      crc32 of the deltas and the records
-//   28   4   header_crc    crc32 of bytes 0..28
-//   32  32   (zero)
+//   28   4   header_crc    crc32 of bytes 0..28 and 32..64
+//   32   8   retired_bets  transactions folded here and not live (retired), by
+//   40   8   retired_wins  kind, since the wallet began: stats() counts every
+//   48   8   retired_rollbacks  transaction ever applied
+//   56   8   (zero)
 //   64   8 x user_count    folded deltas, i64 per user slot
 //    .  96 x record_count  live journal records (layout_constants.ts), replay order
 //
@@ -63,6 +66,12 @@ export interface Checkpoint {
   deltas: BigInt64Array;
   /** The live records, replay order. */
   records: Buffer;
+  /** Retired transactions folded in, by kind (index KIND_BET, KIND_WIN, KIND_ROLLBACK; 0 unused). */
+  retired_counts: number[];
+}
+
+function header_crc(header: Buffer): number {
+  return crc32(Buffer.concat([header.subarray(0, 28), header.subarray(32, CHECKPOINT_HEADER_BYTES)]));
 }
 
 /** The checkpoint of `dir`, or undefined. One that does not check is
@@ -75,7 +84,7 @@ export function read_checkpoint(dir: string): Checkpoint | undefined {
     file.length >= CHECKPOINT_HEADER_BYTES &&
     file.readUInt32LE(0) === CHECKPOINT_MAGIC &&
     file.readUInt32LE(4) === CHECKPOINT_VERSION &&
-    crc32(file.subarray(0, 28)) === file.readUInt32LE(28);
+    header_crc(file.subarray(0, CHECKPOINT_HEADER_BYTES)) === file.readUInt32LE(28);
   const record_count = header_ok ? file.readUInt32LE(16) : 0;
   const user_count = header_ok ? file.readUInt32LE(20) : 0;
   const body = file.subarray(CHECKPOINT_HEADER_BYTES);
@@ -85,7 +94,8 @@ export function read_checkpoint(dir: string): Checkpoint | undefined {
   if (!ok) throw new JournalCorrupt(`exwallet: ${path} does not check: refusing to open (restore it from a backup)`);
   const deltas = new BigInt64Array(user_count);
   for (let slot = 0; slot < user_count; slot++) deltas[slot] = body.readBigInt64LE(slot * 8);
-  return { epoch: Number(file.readBigUInt64LE(8)), record_count, deltas, records: body.subarray(user_count * 8) };
+  const retired_counts = [0, Number(file.readBigUInt64LE(32)), Number(file.readBigUInt64LE(40)), Number(file.readBigUInt64LE(48))];
+  return { epoch: Number(file.readBigUInt64LE(8)), record_count, deltas, records: body.subarray(user_count * 8), retired_counts };
 }
 
 /** Offsets of a batch's records in the order recovery applies them: bets
@@ -120,43 +130,60 @@ export function write_checkpoint(dir: string, segments: readonly string[]): numb
   const previous_epoch = previous?.epoch ?? 0;
   const deltas = new Map<number, bigint>();
   previous?.deltas.forEach((delta, slot) => deltas.set(slot, delta));
-  const parts: Buffer[] = previous ? [previous.records] : [];
+  const retired_counts = previous?.retired_counts.slice() ?? [0, 0, 0, 0];
+  const retired = retired_since(dir, previous_epoch);
+  const files = segments.map((path) => readFileSync(path));
+  // The live records, copied once into one buffer sized for all of them.
+  let bound = previous?.records.length ?? 0;
+  for (const file of files) bound += file.length;
+  const live = Buffer.allocUnsafe(bound);
+  let live_bytes = 0;
+  const keep = (source: Buffer, at: number) => {
+    if (retired.has(source.toString('latin1', at + L.R_UUID, at + L.R_UUID + 16))) {
+      retired_counts[source.readUInt8(at + L.R_KIND)]++;
+      return;
+    }
+    live_bytes += source.copy(live, live_bytes, at, at + L.JOURNAL_RECORD_BYTES);
+  };
+  if (previous) for (let at = 0; at < previous.records.length; at += L.JOURNAL_RECORD_BYTES) keep(previous.records, at);
   let epoch = previous_epoch;
-  for (const [index, path] of segments.entries()) {
-    const file = readFileSync(path);
+  for (const [index, file] of files.entries()) {
     const scan = scan_journal(file, epoch);
-    if (scan.end === 'torn' && index < segments.length - 1) {
-      throw new JournalCorrupt(`exwallet: journal segment ${path} is torn in the middle of the journal`);
+    if (scan.end === 'torn' && index < files.length - 1) {
+      throw new JournalCorrupt(`exwallet: journal segment ${segments[index]} is torn in the middle of the journal`);
     }
     for (const batch of scan.batches) {
       for (const at of replay_order(file, batch)) {
         const slot = file.readUInt32LE(at + L.R_USER_SLOT);
         const amount = file.readBigInt64LE(at + L.R_AMOUNT);
         deltas.set(slot, (deltas.get(slot) ?? 0n) + (file.readUInt8(at + L.R_KIND) === L.KIND_BET ? -amount : amount));
-        parts.push(file.subarray(at, at + L.JOURNAL_RECORD_BYTES));
+        keep(file, at);
       }
     }
     epoch = Math.max(epoch, scan.last_epoch);
   }
-  const records = without_retired(dir, Buffer.concat(parts), previous_epoch);
+  const records = live.subarray(0, live_bytes);
   let user_count = 0;
   for (const slot of deltas.keys()) user_count = Math.max(user_count, slot + 1);
-  const body = Buffer.alloc(user_count * 8 + records.length);
-  for (const [slot, delta] of deltas) body.writeBigInt64LE(delta, slot * 8);
-  records.copy(body, user_count * 8);
+  const folded = Buffer.alloc(user_count * 8);
+  for (const [slot, delta] of deltas) folded.writeBigInt64LE(delta, slot * 8);
   const header = Buffer.alloc(CHECKPOINT_HEADER_BYTES);
   header.writeUInt32LE(CHECKPOINT_MAGIC, 0);
   header.writeUInt32LE(CHECKPOINT_VERSION, 4);
   header.writeBigUInt64LE(BigInt(epoch), 8);
   header.writeUInt32LE(records.length / L.JOURNAL_RECORD_BYTES, 16);
   header.writeUInt32LE(user_count, 20);
-  header.writeUInt32LE(crc32(body), 24);
-  header.writeUInt32LE(crc32(header.subarray(0, 28)), 28);
+  header.writeUInt32LE(crc32(records, crc32(folded)), 24);
+  header.writeBigUInt64LE(BigInt(retired_counts[L.KIND_BET]), 32);
+  header.writeBigUInt64LE(BigInt(retired_counts[L.KIND_WIN]), 40);
+  header.writeBigUInt64LE(BigInt(retired_counts[L.KIND_ROLLBACK]), 48);
+  header.writeUInt32LE(header_crc(header), 28);
   const tmp = join(dir, `${CHECKPOINT_FILE}.tmp`);
   const fd = openSync(tmp, 'w');
   try {
-    writeSync(fd, header);
-    for (let at = 0; at < body.length; at += 1 << 24) writeSync(fd, body, at, Math.min(1 << 24, body.length - at));
+    for (const part of [header, folded, records]) {
+      for (let at = 0; at < part.length; at += 1 << 24) writeSync(fd, part, at, Math.min(1 << 24, part.length - at));
+    }
     fsyncSync(fd);
   } finally {
     closeSync(fd);
@@ -168,10 +195,10 @@ export function write_checkpoint(dir: string, segments: readonly string[]): numb
   return records.length / L.JOURNAL_RECORD_BYTES;
 }
 
-/** `records` without those some retired file holds. Only files retired at
- *  an epoch past the previous checkpoint's can hold records it still kept
- *  live or that came after it (a file's epoch bounds its records'). */
-function without_retired(dir: string, records: Buffer, previous_epoch: number): Buffer {
+/** The uuids of the retired files that may hold records the previous
+ *  checkpoint kept live or that came after it: those retired at an epoch
+ *  past its epoch (a file's epoch bounds its records'). */
+function retired_since(dir: string, previous_epoch: number): Set<string> {
   const store = new RetiredStore(dir);
   const retired = new Set<string>();
   for (const file of store.files()) {
@@ -179,10 +206,6 @@ function without_retired(dir: string, records: Buffer, previous_epoch: number): 
     const uuids = store.uuids_of(file.path);
     for (let at = 0; at < uuids.length; at += 16) retired.add(uuids.toString('latin1', at, at + 16));
   }
-  if (retired.size === 0) return records;
-  const kept: Buffer[] = [];
-  for (let at = 0; at < records.length; at += L.JOURNAL_RECORD_BYTES) {
-    if (!retired.has(records.toString('latin1', at + L.R_UUID, at + L.R_UUID + 16))) kept.push(records.subarray(at, at + L.JOURNAL_RECORD_BYTES));
-  }
-  return Buffer.concat(kept);
+  store.close();
+  return retired;
 }

@@ -232,6 +232,13 @@ export function recover(core: ThreadCore, found: ReturnType<typeof scan_data_dir
   found.checkpoint?.deltas.forEach((delta, slot) => {
     core.i64[balances + slot] += delta;
   });
+  // stats() counts every transaction ever applied: the retired ones folded
+  // into the checkpoint count in this thread's slot (recovery's commits too).
+  const record = (core.layout.threads_offset + core.thread_slot * L.THREAD_RECORD_BYTES) / 8;
+  const counters = [0, L.T_BETS, L.T_WINS, L.T_ROLLBACKS];
+  for (const kind of [L.KIND_BET, L.KIND_WIN, L.KIND_ROLLBACK]) {
+    core.i64[record + counters[kind] / 8] += BigInt(found.checkpoint?.retired_counts[kind] ?? 0);
+  }
   let transactions = 0;
   const records_at = core.scratch + L.S_RECORDS;
   const chunk_records = Math.floor(L.S_RECORDS_MAX_BYTES / L.JOURNAL_RECORD_BYTES);

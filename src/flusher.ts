@@ -43,13 +43,23 @@ export interface JournalFaults {
   errno?: 'ENOSPC' | 'EIO';
   /** Each batch waits this long before its fdatasync (a slow disk). */
   pause_ms?: number;
-  /** A segment this large is closed and folded into a checkpoint (default SEGMENT_BYTES_MAX). */
+  /** A segment this large is closed and folded into a checkpoint (default segment_bytes_for the layout). */
   segment_bytes_max?: number;
 }
 
 /** Journal bytes per segment before it is folded into a checkpoint: bounds
- *  recovery's replay to the checkpoint plus about this much journal. */
+ *  recovery's replay to the checkpoint plus about this much journal. A
+ *  segment holds about SEGMENT_WINDOWS windows of records (so the
+ *  checkpointer's work, and its memory, scale with the window, not with a
+ *  fixed size), within these bounds. */
 export const SEGMENT_BYTES_MAX = 64 << 20;
+export const SEGMENT_BYTES_MIN = 4 << 20;
+export const SEGMENT_WINDOWS = 4;
+
+export function segment_bytes_for(layout: Layout): number {
+  const bytes = SEGMENT_WINDOWS * layout.tx_max * L.JOURNAL_RECORD_BYTES;
+  return Math.min(SEGMENT_BYTES_MAX, Math.max(SEGMENT_BYTES_MIN, bytes));
+}
 
 /** Fail-stop, from any thread: durable() waiters wake and reject, new
  *  transactions answer RS_ERROR_UNKNOWN (an audit's pause or a close already
@@ -93,7 +103,7 @@ class Flusher {
     this.layout = read_header(shared).layout;
     this.journal_path = data.journal_path;
     this.fd = openSync(data.journal_path, 'r+');
-    this.segment_bytes_max = data.faults?.segment_bytes_max ?? SEGMENT_BYTES_MAX;
+    this.segment_bytes_max = data.faults?.segment_bytes_max ?? segment_bytes_for(this.layout);
     this.offset = data.offset;
     this.prev_crc = data.prev_crc;
   }

@@ -177,6 +177,7 @@ export const H_GEN_RELEASED_BOUND_1 = 1536; // u32 generation 1's H_RELEASED_BOU
 export const H_FILTER_KEYS = 1600; //        u32  uuids added to the retired filter (saturates)
 export const H_FLIP_CANARY = 1664; //        u32  tests only: the rotator flips without pausing (src/testing.ts)
 export const H_ROTATIONS = 1728; //          u32  flips done since start (stats)
+export const H_ROTATION_STALL_MS = 1792; //  u32  tests only: the rotator lingers this long between steps
 export const H_GEN_COUNT = 180; //           u32  1 (memory-only) or 2 (durable)
 export const H_GEN_BUDGET = 184; //          u32  budget units per generation
 export const H_GEN_ENTRIES = 188; //         u32  physical entries per generation

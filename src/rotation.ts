@@ -74,9 +74,8 @@ function resume(core: ThreadCore, options: RotationOptions): void {
   Atomics.notify(core.i32, core.run_word);
 }
 
-/** Under a pause (or none, for the canary), run `change`. */
-function paused<T>(core: ThreadCore, options: RotationOptions, change: () => T, canary = false): T | undefined {
-  if (canary) return change();
+/** Under a pause, run `change`. */
+function paused<T>(core: ThreadCore, options: RotationOptions, change: () => T): T | undefined {
   if (!pause(core, options)) return undefined;
   try {
     return change();
@@ -145,6 +144,7 @@ function retire_previous(core: ThreadCore, options: RotationOptions): number | s
   const records = retired_records_of(view, epoch_now);
   const seq = Atomics.load(core.u32, header_word(L.H_RETIRED_SEQ)) + 1;
   if (records.length > 0) write_retired_file(options.dir, seq, records, Date.now());
+  stall(core, options);
   add_to_filter(core, records);
   Atomics.add(core.u32, header_word(L.H_RETIRED_SEQ), 1);
 
@@ -153,20 +153,35 @@ function retire_previous(core: ThreadCore, options: RotationOptions): number | s
     return true;
   });
   if (!gone) return 'the wallet could not be paused'; // retired to disk and memory both: harmless, retried
+  stall(core, options);
   fold_and_wipe(core, view, cur);
+  stall(core, options);
   return records.length / L.JOURNAL_RECORD_BYTES;
 }
 
-/** Step 5: the wiped previous generation becomes the current one. */
+/** Tests (exwallet/testing set_rotation_stall): linger between the steps
+ *  of a retirement, so a SIGKILL lands inside one. */
+function stall(core: ThreadCore, options: RotationOptions): void {
+  const stall_ms = options.live ? Atomics.load(core.u32, header_word(L.H_ROTATION_STALL_MS)) : 0;
+  if (stall_ms > 0) Atomics.wait(core.i32, header_word(L.H_ROTATION_STALL_MS), stall_ms, stall_ms);
+}
+
+/** Step 5: the wiped previous generation becomes the current one. The
+ *  canary stores the new word while calls are in flight, then pauses only
+ *  to carry: the one rule broken is the flip's. */
 function flip(core: ThreadCore, options: RotationOptions): number | string {
+  const gen_word = header_word(L.H_GEN_WORD);
+  const old_word = Atomics.load(core.u32, gen_word);
+  const store_word = () => {
+    Atomics.store(core.u32, gen_word, (((old_word >>> 1) + 1) << 1) | 1);
+    Atomics.notify(core.i32, gen_word); // bets waiting for room
+  };
+  if (options.flip_canary) store_word();
   const carried = paused(core, options, () => {
-    const word = Atomics.load(core.u32, header_word(L.H_GEN_WORD));
-    const next = (((word >>> 1) + 1) << 1) | 1;
-    Atomics.store(core.u32, header_word(L.H_GEN_WORD), next);
-    Atomics.notify(core.i32, header_word(L.H_GEN_WORD)); // bets waiting for room
-    const moved = core.exports.carry_open_bets(((word >>> 1) & 1));
+    if (!options.flip_canary) store_word();
+    const moved = core.exports.carry_open_bets((old_word >>> 1) & 1);
     return moved < 0 ? -1 - moved : moved;
-  }, options.flip_canary === true);
+  });
   if (carried === undefined) return 'the wallet could not be paused';
   return carried;
 }

@@ -114,3 +114,9 @@ export function set_flip_canary(wallet: Wallet, on: boolean): void {
   core.exports.set_flip_canary(on ? 1 : 0);
   Atomics.store(core.u32, (L.HEADER_OFFSET + L.H_FLIP_CANARY) >>> 2, on ? 1 : 0);
 }
+
+/** Make the rotator linger `stall_ms` between the steps of each retirement
+ *  (0: not at all), so that a SIGKILL lands inside one. */
+export function set_rotation_stall(wallet: Wallet, stall_ms: number): void {
+  Atomics.store(core_of(wallet).u32, (L.HEADER_OFFSET + L.H_ROTATION_STALL_MS) >>> 2, stall_ms);
+}

@@ -40,6 +40,11 @@ export interface KillOptions {
   canary?: boolean;
   /** Give up on a child not ready this long after spawn (default 30 s). */
   ready_deadline_ms?: number;
+  /** The child's maxTransactions (default 2M: no rotation); a small window
+   *  rotates all the time, and the child settles most bets so that it can. */
+  window?: number;
+  /** The rotator lingers this long between the steps of a retirement (a kill lands inside one). */
+  rotation_stall_ms?: number;
 }
 
 const CHILD = new URL('./load_child.js', import.meta.url);
@@ -51,7 +56,9 @@ export function run_and_kill(dir: string, seed: number, kill_after_ms: number, o
   const from = options.from ?? 'ready';
   return new Promise((resolve, reject) => {
     const spawned_ms = performance.now();
-    const child = spawn(process.execPath, [CHILD.pathname, dir, String(seed), String(workers), ...(options.canary ? ['canary'] : [])], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const args = [CHILD.pathname, dir, String(seed), String(workers), options.canary ? 'canary' : 'acked'];
+    if (options.window !== undefined) args.push(String(options.window), String(options.rotation_stall_ms ?? 0));
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let buffer = '';
     let errors = '';
     let ready_ms = -1;

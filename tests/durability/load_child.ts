@@ -5,7 +5,12 @@
 // worker is attached and calling. The test kills this process with SIGKILL
 // at a random moment and checks that every printed answer was recovered.
 //
-//   node load_child.js <dataDir> <seed> <workers> [canary]
+//   node load_child.js <dataDir> <seed> <workers> [canary|acked] [window stall_ms]
+//
+// window: maxTransactions (default 2M: the window never rotates). A small
+// one rotates all the time; the workers then settle most bets (open bets
+// must fit the window) and the rotator lingers stall_ms between the steps of
+// each retirement, so that the kill lands inside one.
 //
 // canary: print each batch BEFORE durable() resolved for it (a service that
 // answers too early): a kill must then, sooner or later, lose an answer that
@@ -14,6 +19,7 @@
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { writeSync } from 'node:fs';
 import { start, createUsers, share, attach, bet, win, rollback, durable, type WalletHandle } from 'exwallet';
+import { set_rotation_stall } from 'exwallet/testing';
 import { Random } from '../../tools/random.js';
 import { USERS, INITIAL_UNITS, type Acked } from './load_shared.js';
 
@@ -42,6 +48,8 @@ interface Job {
   seed: number;
   worker: number;
   canary: boolean;
+  /** Of 10 calls on a user with an open bet, how many settle one. */
+  settle_of_10: number;
 }
 
 
@@ -60,9 +68,9 @@ async function work(job: Job): Promise<void> {
       let kind: Acked['kind'] = 'bet';
       let body: Record<string, unknown>;
       const mine = open.findIndex((bet_of) => bet_of.user === user);
-      if (pick < 3 && mine >= 0) {
+      if (pick < job.settle_of_10 && mine >= 0) {
         const [settled] = open.splice(mine, 1);
-        kind = pick < 2 ? 'win' : 'rollback';
+        kind = pick < job.settle_of_10 - 1 ? 'win' : 'rollback';
         body = kind === 'win'
           ? { user, transaction_uuid, request_uuid, currency: 'USD', amount: random.next_u32() % 300, reference_transaction_uuid: settled.uuid }
           : { user, transaction_uuid, request_uuid, reference_transaction_uuid: settled.uuid };
@@ -83,14 +91,16 @@ async function work(job: Job): Promise<void> {
 if (!isMainThread) {
   void work(workerData as Job);
 } else {
-  const [dir, seed_text, workers_text, mode] = process.argv.slice(2);
-  const wallet = start({ dataDir: dir, maxUsers: 64, maxTransactions: 2_000_000, maxThreads: 16, initialBalance: INITIAL_UNITS });
+  const [dir, seed_text, workers_text, mode, window_text, stall_text] = process.argv.slice(2);
+  const window = window_text === undefined ? 2_000_000 : Number(window_text);
+  const wallet = start({ dataDir: dir, maxUsers: 64, maxTransactions: window, maxThreads: 16, initialBalance: INITIAL_UNITS });
+  if (stall_text !== undefined) set_rotation_stall(wallet, Number(stall_text));
   createUsers(wallet, USERS);
   const handle = share(wallet);
   const workers = Number(workers_text);
   let started = 0;
   for (let worker = 0; worker < workers; worker++) {
-    const thread = new Worker(new URL(import.meta.url), { workerData: { handle, seed: Number(seed_text), worker, canary: mode === 'canary' } satisfies Job });
+    const thread = new Worker(new URL(import.meta.url), { workerData: { handle, seed: Number(seed_text), worker, canary: mode === 'canary', settle_of_10: window_text === undefined ? 3 : 7 } satisfies Job });
     thread.on('message', (acked: Acked[] | 'started') => {
       // Ready once every worker is attached and calling: the load is on.
       if (acked === 'started') {
