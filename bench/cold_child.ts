@@ -12,8 +12,10 @@
 //      its MapWallet and users;
 //   3. builds every body BEFORE timing, as a server gets them: JSON.parse'd
 //      objects (flat strings, one hidden class per shape);
-//   4. impl "exwallet+warmup": calls warmup() and times it; then a full GC
-//      (every impl, so the body garbage is not charged to the loop);
+//   4. warmup "samples" / "default": calls warmup() and times it; then, for
+//      every variant, a full GC (the body garbage is not charged to the loop)
+//      and 100 ms idle (a service listens before its first request: V8's
+//      background sweeping and compile jobs are done by then);
 //   5. calls bet() on the bodies in order, reading process.hrtime.bigint()
 //      every `chunk` calls into a Float64Array (one BigInt per chunk, no
 //      other allocation but the responses);
@@ -51,6 +53,10 @@ export interface ColdChildInput {
   seed: number;
   /** 'json' (default): JSON.parse'd, as a server gets them; 'literal': bench/bodies.ts objects, user names shared with createUsers. */
   bodies?: 'json' | 'literal';
+  /** Idle milliseconds between the GC and the first timed call (default 100): a
+   *  service listens before its first request, so V8's background work (GC
+   *  sweeping, compile jobs still queued) is done by then. */
+  settle_ms?: number;
 }
 
 export interface ColdChildOutput {
@@ -174,6 +180,7 @@ async function sample(input: ColdChildInput, handle: WalletHandle | undefined): 
     warmup_ms = performance.now() - t_warm;
   }
   collect_garbage();
+  await new Promise((resolve) => setTimeout(resolve, input.settle_ms ?? 100));
   const faults = [process.resourceUsage().minorPageFault];
   const r = wallet ? loop_exwallet(wallet, bodies, input.chunk, ends, faults) : loop_map_wallet(map_wallet!, bodies, input.chunk, ends, faults);
   if (wallet && !handle) await close(wallet);

@@ -64,9 +64,9 @@ export interface WarmupOptions {
    *  from their JSON text with other users, uuids and amounts; it never calls
    *  the wallet with a sample itself. Default: Hub88's documented bodies. */
   samples?: { bet?: BetRequest; win?: WinRequest; rollback?: RollbackRequest; balance?: BalanceRequest };
-  /** Upper bound on the calls it makes (default 200_000, at least 10_000). */
+  /** Upper bound on the calls it makes (default 100_000, at least 10_000). */
   callsMax?: number;
-  /** Upper bound on its time in milliseconds (default 2000), checked between rounds of ~4k calls. */
+  /** Upper bound on its time in milliseconds (default 1000), checked between generations (~4.4k calls each). */
   timeMaxMs?: number;
 }
 
@@ -95,13 +95,13 @@ const ROUNDS_PER_WALLET = 256;
 const SCRATCH_USERS = [ROUNDS_PER_WALLET, 1280] as const;
 /** Every ERROR_ROUND_EVERY-th round also takes every error path. */
 const ERROR_ROUND_EVERY = 4;
-const GENERATIONS_MIN = 6;
+const GENERATIONS_MIN = 5;
 /** Settled: the last SETTLED_WINDOW generations are within SETTLED_RATIO of the best one. */
 const SETTLED_WINDOW = 3;
-const SETTLED_RATIO = 1.12;
-const CALLS_MAX_DEFAULT = 200_000;
+const SETTLED_RATIO = 1.25;
+const CALLS_MAX_DEFAULT = 100_000;
 const CALLS_MAX_MIN = 10_000;
-const TIME_MAX_MS_DEFAULT = 2000;
+const TIME_MAX_MS_DEFAULT = 1000;
 const SCRATCH_BALANCE_UNITS = 1_000_000_000_000;
 
 // Hub88's documented bodies (Operator Wallet API), in its field order: the

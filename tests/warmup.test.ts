@@ -78,7 +78,7 @@ test('warmup with its defaults returns, within its bounds, and leaves the wallet
   const { wallet, users, uuids } = walletWithHistory();
   const before = snapshot(wallet, users, uuids);
   const report = warmup();
-  checkReport(report, 200_000);
+  checkReport(report, 100_000);
   assert.equal(snapshot(wallet, users, uuids), before);
   await close(wallet);
 });
