@@ -31,6 +31,8 @@ import type { ColdChildInput, ColdChildOutput, ColdImpl, ColdThread, ColdWarmup 
 export const COLD_SCHEMA = 'exwallet-bench-cold/1';
 
 interface Variant {
+  /** For --variants. */
+  id: string;
   label: string;
   impl: ColdImpl;
   prefault: boolean;
@@ -39,12 +41,12 @@ interface Variant {
 }
 
 const VARIANTS: readonly Variant[] = [
-  { label: 'exwallet', impl: 'exwallet', prefault: false, warmup: 'none', color: '#90cdf4' },
-  { label: 'exwallet + warmup', impl: 'exwallet', prefault: false, warmup: 'samples', color: '#4299e1' },
-  { label: 'exwallet + prefault', impl: 'exwallet', prefault: true, warmup: 'none', color: '#9ae6b4' },
-  { label: 'exwallet + prefault + warmup', impl: 'exwallet', prefault: true, warmup: 'samples', color: '#2f855a' },
-  { label: 'exwallet + prefault + warmup (default samples)', impl: 'exwallet', prefault: true, warmup: 'default', color: '#805ad5' },
-  { label: '(a) Map wallet', impl: 'map_wallet', prefault: false, warmup: 'none', color: '#dd6b20' },
+  { id: 'exwallet', label: 'exwallet', impl: 'exwallet', prefault: false, warmup: 'none', color: '#90cdf4' },
+  { id: 'warmup', label: 'exwallet + warmup', impl: 'exwallet', prefault: false, warmup: 'samples', color: '#4299e1' },
+  { id: 'prefault', label: 'exwallet + prefault', impl: 'exwallet', prefault: true, warmup: 'none', color: '#9ae6b4' },
+  { id: 'prefault+warmup', label: 'exwallet + prefault + warmup', impl: 'exwallet', prefault: true, warmup: 'samples', color: '#2f855a' },
+  { id: 'prefault+warmup-default', label: 'exwallet + prefault + warmup (default samples)', impl: 'exwallet', prefault: true, warmup: 'default', color: '#805ad5' },
+  { id: 'map', label: '(a) Map wallet', impl: 'map_wallet', prefault: false, warmup: 'none', color: '#dd6b20' },
 ];
 const THREADS: readonly ColdThread[] = ['process', 'worker'];
 
@@ -124,9 +126,9 @@ interface VariantResult {
   failures: string[];
 }
 
-function run_child(input: ColdChildInput, timeout_ms: number): ColdChildOutput {
+function run_child(input: ColdChildInput, node_flags: readonly string[], timeout_ms: number): ColdChildOutput {
   const child = fileURLToPath(new URL('./cold_child.js', import.meta.url));
-  const result = spawnSync(process.execPath, ['--expose-gc', child, JSON.stringify(input)], { encoding: 'utf8', timeout: timeout_ms });
+  const result = spawnSync(process.execPath, ['--expose-gc', ...node_flags, child, JSON.stringify(input)], { encoding: 'utf8', timeout: timeout_ms });
   if (result.error) throw result.error;
   if (result.status !== 0) throw new Error(`cold child ${JSON.stringify(input)} exited with ${result.status}: ${result.stderr.slice(-2000)}`);
   return JSON.parse(result.stdout.trim().split('\n').pop()!) as ColdChildOutput;
@@ -209,7 +211,7 @@ function axis_ns(ns: number): string {
 }
 
 export function render_cold_svg(results: VariantResult[], subtitle: string): string {
-  const panel_width = 470, panel_height = 300, left = 64, top = 48, gap = 40, legend_height = 20 * Math.ceil(VARIANTS.length / 2) + 30;
+  const panel_width = 470, panel_height = 300, left = 64, top = 62, gap = 40, legend_height = 20 * Math.ceil(VARIANTS.length / 2) + 30;
   const width = left + 2 * panel_width + gap + 20, height = top + panel_height + 40 + legend_height;
   const all = results.flatMap((r) => r.curve.map((p) => p.median_ns));
   const y_min_log = Math.floor(Math.log10(Math.max(1, Math.min(...all)))), y_max_log = Math.ceil(Math.log10(Math.max(...all)));
@@ -250,7 +252,7 @@ export function render_cold_svg(results: VariantResult[], subtitle: string): str
       out.push(`<polyline fill="none" stroke="${color}" stroke-width="2" points="${points}"/>`);
     }
   });
-  VARIANTS.forEach((v, i) => {
+  VARIANTS.filter((v) => results.some((r) => r.label === v.label)).forEach((v, i) => {
     const x = left + (i % 2) * (panel_width + gap), y = top + panel_height + 52 + 20 * Math.floor(i / 2);
     out.push(`<line x1="${x}" y1="${y}" x2="${x + 24}" y2="${y}" stroke="${v.color}" stroke-width="3"/>`);
     out.push(`<text x="${x + 30}" y="${y + 4}">${escape_xml(v.label)}</text>`);
@@ -266,10 +268,14 @@ const FLAGS = {
   quick: { type: 'boolean' },
   out: { type: 'string' },
   threads: { type: 'string' },
+  variants: { type: 'string' },
+  'node-flags': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-const USAGE = 'node out/bench/cold.js [--samples N] [--quick] [--threads process,worker] [--out dir]\n  see bench/README.md, "Cold start"';
+const USAGE = 'node out/bench/cold.js [--samples N] [--quick] [--threads process,worker] [--variants id,id] [--node-flags="..."] [--out dir]\n' +
+  `  variants: ${VARIANTS.map((v) => v.id).join(' ')}; --node-flags: V8/node flags for every fresh process (an experiment: they are in cold.json)\n` +
+  '  see bench/README.md, "Cold start"';
 
 async function main(): Promise<void> {
   const values = parse_flags(process.argv.slice(2), FLAGS);
@@ -282,6 +288,10 @@ async function main(): Promise<void> {
   sizes.samples = integer_flag('samples', values.samples, sizes.samples, 1, 100);
   const threads = values.threads === undefined ? [...THREADS] : values.threads.split(',').map((t) => t.trim());
   for (const thread of threads) if (!(THREADS as readonly string[]).includes(thread)) throw new UsageError(`unknown thread kind ${thread}; kinds: ${THREADS.join(' ')}`);
+  const ids = values.variants === undefined ? VARIANTS.map((v) => v.id) : values.variants.split(',').map((v) => v.trim());
+  for (const id of ids) if (!VARIANTS.some((v) => v.id === id)) throw new UsageError(`unknown variant ${id}; variants: ${VARIANTS.map((v) => v.id).join(' ')}`);
+  const variants = VARIANTS.filter((v) => ids.includes(v.id));
+  const node_flags = values['node-flags'] === undefined ? [] : values['node-flags'].split(/\s+/).filter(Boolean);
   const started = new Date();
   const loadavg_before = os.loadavg();
   if (loadavg_before[0] > 0.5) log(`warning: load average ${loadavg_before[0].toFixed(2)} before the run; figures will be noisy`);
@@ -289,30 +299,30 @@ async function main(): Promise<void> {
   const key = (v: Variant, thread: string) => `${v.label}|${thread}`;
   for (let sample = 0; sample < sizes.samples; sample++) {
     for (const thread of threads as ColdThread[]) {
-      for (const variant of VARIANTS) {
+      for (const variant of variants) {
         const input: ColdChildInput = {
           impl: variant.impl, thread, prefault: variant.prefault, warmup: variant.warmup,
           calls: sizes.calls, chunk: sizes.chunk, users: sizes.users, users_max: sizes.users_max, tx_max: sizes.tx_max, seed: 1 + sample,
         };
-        const output = run_child(input, 120_000);
+        const output = run_child(input, node_flags, 120_000);
         outputs.set(key(variant, thread), [...(outputs.get(key(variant, thread)) ?? []), output]);
         log(`sample ${sample + 1}/${sizes.samples} ${thread} ${variant.label}: first 10k ${Math.round(ns_per_call(output, 0, 10_000))} ns/bet, ` +
           `steady ${Math.round(ns_per_call(output, 100_000, 200_000))} ns/bet${output.warmup_ms === null ? '' : `, warm-up ${Math.round(output.warmup_ms)} ms`}`);
       }
     }
   }
-  const results = (threads as ColdThread[]).flatMap((thread) => VARIANTS.map((variant) => summarise(variant, thread, outputs.get(key(variant, thread))!, sizes)));
+  const results = (threads as ColdThread[]).flatMap((thread) => variants.map((variant) => summarise(variant, thread, outputs.get(key(variant, thread))!, sizes)));
   const loadavg_after = os.loadavg();
   const run = {
     schema: COLD_SCHEMA, mode, command: `node ${process.execArgv.join(' ')} ${process.argv.slice(1).join(' ')}`.replace(/\s+/g, ' ').trim(),
-    started_at: started.toISOString(), duration_s: Math.round((Date.now() - started.getTime()) / 100) / 10, sizes,
+    started_at: started.toISOString(), duration_s: Math.round((Date.now() - started.getTime()) / 100) / 10, sizes, node_flags,
     machine: {
       node: process.versions.node, v8: process.versions.v8, platform: process.platform, arch: process.arch,
       cpu_count: os.cpus().length, cpu_model: os.cpus()[0]?.model ?? 'unknown', loadavg_before, loadavg_after,
     },
     target: { what: 'first 10k calls of a fresh thread / its steady state (calls 100k-200k)', ratio_max: TARGET_RATIO, reference: REFERENCE_LABEL },
     targets: results.filter((r) => r.impl === 'exwallet').map((r) => {
-      const reference = results.find((x) => x.thread === r.thread && x.label === REFERENCE_LABEL)!;
+      const reference = results.find((x) => x.thread === r.thread && x.label === REFERENCE_LABEL) ?? r;
       const vs_reference = Math.round((r.first_10k_median_ns / reference.steady_median_ns) * 100) / 100;
       return { label: r.label, thread: r.thread, first_10k_over_steady: r.first_10k_over_steady, first_10k_over_reference_steady: vs_reference, met: Math.max(r.first_10k_over_steady, vs_reference) <= TARGET_RATIO };
     }),
@@ -324,7 +334,7 @@ async function main(): Promise<void> {
   writeFileSync(`${json_path}.tmp`, JSON.stringify(run, null, 2) + '\n');
   renameSync(`${json_path}.tmp`, json_path);
   const subtitle = `${mode} run ${run.started_at.slice(0, 16)}Z, node ${run.machine.node}, ${run.machine.cpu_count} cores, load ${loadavg_before[0].toFixed(2)}→${loadavg_after[0].toFixed(2)}, ` +
-    `${sizes.samples} fresh processes per variant`;
+    `${sizes.samples} fresh processes per variant${node_flags.length ? `, node ${node_flags.join(' ')}` : ''}`;
   writeFileSync(join(out, 'cold.svg'), render_cold_svg(results, subtitle));
   process.stdout.write(`exwallet cold start (${subtitle})\n` + render_cold_table(results) + '\n');
   log(`wrote ${json_path} and ${join(out, 'cold.svg')}`);

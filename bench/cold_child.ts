@@ -5,7 +5,8 @@
 //
 // What it does, in order (only step 5 is timed per chunk):
 //   1. (thread "worker") the process's main thread starts the wallet, creates
-//      the users and hands share(wallet) to one new worker, which does 2-6;
+//      the users and hands share(wallet) to one new worker, which does 2-5
+//      (peer (a): makes its own MapWallet) and posts its result back for 6;
 //      (thread "process") the main thread does everything itself;
 //   2. starts the wallet (or attaches to it) — maxUsers 10k, maxTransactions
 //      1M, memory only — and creates the users (exwallet); peer (a) makes
@@ -18,7 +19,8 @@
 //      background sweeping and compile jobs are done by then);
 //   5. calls bet() on the bodies in order, reading process.hrtime.bigint()
 //      every `chunk` calls into a Float64Array (one BigInt per chunk, no
-//      other allocation but the responses);
+//      other allocation but the responses), and the process's minor page
+//      faults at each bucket end (after 1k, 10k, 100k calls);
 //   6. prints one JSON line: the chunk end times, the status counts, the
 //      warm-up's time and report.
 //
