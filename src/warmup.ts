@@ -297,11 +297,14 @@ export function warmup(options: WarmupOptions = {}): WarmupReport {
     });
     report.wallets += pair.length;
     const generation_started_ms = performance.now();
-    for (let round = 0; round < ROUNDS_PER_WALLET; round++) {
-      for (let w = 0; w < pair.length; w++) run_round(pair[w], pair_specs[w].rounds[round]);
+    try {
+      for (let round = 0; round < ROUNDS_PER_WALLET; round++) {
+        for (let w = 0; w < pair.length; w++) run_round(pair[w], pair_specs[w].rounds[round]);
+      }
+    } finally {
+      for (const wallet of pair) void close(wallet); // memory wallets close at once; their memory is pooled
     }
     const ns_per_call = ((performance.now() - generation_started_ms) * 1e6) / calls_per_generation;
-    for (const wallet of pair) void close(wallet);
     report.calls += calls_per_generation;
     report.generationNsPerCall.push(Math.round(ns_per_call));
     best_ns = Math.min(best_ns, ns_per_call);
