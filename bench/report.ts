@@ -245,7 +245,7 @@ export function render_table(r: BenchResults): string {
 // ---------------------------------------------------------------------------
 // SVG: one horizontal bar per throughput figure, linear scale, value labels.
 
-function escape_xml(text: string): string {
+export function escape_xml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 

@@ -52,3 +52,4 @@ export type {
   Wallet, WalletOptions, WalletHandle, WalletResponse, BetRequest, WinRequest, RollbackRequest, BalanceRequest,
   UserEntry, WalletStats, TransactionRecord, AuditOptions, AuditReport, Hub88TransactionFields,
 };
+export { warmup, type WarmupOptions, type WarmupReport } from './warmup.js';
