@@ -37,7 +37,7 @@ import { L } from 'exwallet/internal/layout';
 import { user_names } from './bodies.js';
 import { log } from './lib.js';
 import { run_flat, type FlatResult } from './forever_flat.js';
-import { measure_costs, synthetic_filter, four_month_table, per_file_search_us, type CostResult, type FilterProbe, type MonthsRow } from './forever_costs.js';
+import { measure_costs, synthetic_filter, four_month_table, per_file_search_us, blocked_filter_rate, type CostResult, type FilterProbe, type MonthsRow } from './forever_costs.js';
 import { run_paced, type PacedResult } from './forever_paced.js';
 import { render_forever_table, render_forever_svg } from './forever_report.js';
 import { parse_flags, integer_flag, usage_line, UsageError, EXIT_USAGE } from '../tools/cli.js';
@@ -99,7 +99,8 @@ export interface ForeverResults {
   synthetic_filter: FilterProbe[];
   /** A search of the retired files per file: descriptor held (the newest 128) or opened for the read. */
   per_file_search: { held_us: number; opened_us: number };
-  four_months: { from_window: number; tx_per_file_per_unit: number; rows: MonthsRow[] };
+  /** The filter's measured false-positive rate at its capacity (the synthetic row at load 1, else the model). */
+  four_months: { from_window: number; tx_per_file_per_unit: number; rate_at_capacity: number; rows: MonthsRow[] };
   problems: string[];
 }
 
@@ -135,7 +136,7 @@ export async function run_forever(args: ForeverArgs): Promise<ForeverResults> {
       loadavg_before: os.loadavg(), loadavg_after: [], uptime_before: uptime_text(), uptime_after: '', data_dir_parent: parent,
     },
     flat: [], costs: [], paced: [], close_ms: {}, synthetic_filter: [],
-    per_file_search: { held_us: 0, opened_us: 0 }, four_months: { from_window: 0, tx_per_file_per_unit: 0, rows: [] }, problems: [],
+    per_file_search: { held_us: 0, opened_us: 0 }, four_months: { from_window: 0, tx_per_file_per_unit: 0, rate_at_capacity: 0, rows: [] }, problems: [],
   };
   log(`forever (${args.mode}): windows ${sizes.windows.join(', ')}, ${sizes.multiple} x W transactions each; ${results.machine.uptime_before}`);
   const users = user_names(sizes.users);
@@ -181,7 +182,12 @@ export async function run_forever(args: ForeverArgs): Promise<ForeverResults> {
     // At a service's pace a generation retires when it is 75 % used: 0.75 x W/2 units, one per transaction of
     // bet+win pairs. (The flat run's files hold ~W/2: its generations fill up before the rotator catches up.)
     const tx_per_file_per_unit = (L.ROTATE_AT_PER_1024 / 1024) / 2;
-    results.four_months = { from_window: widest.window, tx_per_file_per_unit, rows: four_month_table(widest.bytes, results.per_file_search, tx_per_file_per_unit) };
+    const at_capacity = results.synthetic_filter.find((row) => row.load === 1);
+    const rate_at_capacity = at_capacity?.measured_rate ?? blocked_filter_rate((L.FILTER_BLOCK_BYTES * 8) / L.FILTER_BITS_PER_KEY, 1);
+    results.four_months = {
+      from_window: widest.window, tx_per_file_per_unit, rate_at_capacity,
+      rows: four_month_table(widest.bytes, results.per_file_search, tx_per_file_per_unit, rate_at_capacity),
+    };
   }
   results.machine.loadavg_after = os.loadavg();
   results.machine.uptime_after = uptime_text();

@@ -620,6 +620,10 @@ export interface MonthsRow {
   /** Replay of a retired uuid: half the files searched; a false positive: all of them. */
   replay_us: number;
   false_positive_us: number;
+  /** What the false positives add to an average new bet at the end of the retention: with the filter
+   *  sized for it (at capacity: `rate_at_capacity`, measured), and with the default capacity. */
+  slow_path_us_per_bet_sized: number;
+  slow_path_us_per_bet_default: number;
   /** Shared memory at the default options with the filter sized for the retention: fits in 4 GiB (and the option's 2^30)? */
   shared_bytes_default_options: number;
   fits_4_gib: boolean;
@@ -663,7 +667,9 @@ function search_us(files: number, held_us: number, opened_us: number): number {
   return held * held_us + (files - held) * opened_us;
 }
 
-export function four_month_table(bytes: ByteFigures, per_file: { held_us: number; opened_us: number }, tx_per_file_per_unit: number, retention_days = 120): MonthsRow[] {
+export function four_month_table(
+  bytes: ByteFigures, per_file: { held_us: number; opened_us: number }, tx_per_file_per_unit: number, rate_at_capacity: number, retention_days = 120,
+): MonthsRow[] {
   const seconds = retention_days * 86_400;
   const default_capacity = Math.min(L.FILTER_WINDOWS_DEFAULT * DEFAULT_TX, L.FILTER_CAPACITY_DEFAULT_MAX);
   const default_blocks = Math.ceil((default_capacity * L.FILTER_BITS_PER_KEY) / (L.FILTER_BLOCK_BYTES * 8));
@@ -674,17 +680,21 @@ export function four_month_table(bytes: ByteFigures, per_file: { held_us: number
     const files = Math.ceil(transactions / tx_per_file);
     const allowed = transactions <= 2 ** 30;
     const shared = shared_bytes(DEFAULT_TX, 1024, transactions);
+    const false_positive_us = search_us(files, per_file.held_us, per_file.opened_us);
+    const default_rate = blocked_filter_rate(transactions, default_blocks);
     return {
       tx_per_s: rate, transactions,
       filter_bytes: filter_blocks * L.FILTER_BLOCK_BYTES, filter_capacity_allowed: allowed,
-      default_filter_capacity: default_capacity, default_filter_rate: blocked_filter_rate(transactions, default_blocks),
+      default_filter_capacity: default_capacity, default_filter_rate: default_rate,
       default_filter_full_days: round2(default_capacity / rate / 86_400),
       retired_disk_bytes: Math.round(transactions * bytes.disk.retired_bytes_per_tx),
       journal_and_checkpoint_bytes: (64 << 20) + DEFAULT_TX * L.JOURNAL_RECORD_BYTES,
       retired_files: files,
       sparse_index_bytes_per_thread: Math.round(transactions * bytes.disk.sparse_index_bytes_per_tx),
       replay_us: Math.round(mean_replay_us(files, per_file.held_us, per_file.opened_us)),
-      false_positive_us: Math.round(search_us(files, per_file.held_us, per_file.opened_us)),
+      false_positive_us: Math.round(false_positive_us),
+      slow_path_us_per_bet_sized: round2(rate_at_capacity * false_positive_us),
+      slow_path_us_per_bet_default: round2(default_rate * false_positive_us),
       shared_bytes_default_options: shared, fits_4_gib: allowed && shared <= GIB4,
       max_window_1024_threads: allowed ? max_window(1024, transactions) : 0, max_window_16_threads: allowed ? max_window(16, transactions) : 0,
     };

@@ -13,7 +13,8 @@ const int = (value: number) => Math.round(value).toLocaleString('en-US');
 const us = (ns: number) => (ns / 1000 >= 100 ? int(ns / 1000) : (ns / 1000).toFixed(ns / 1000 >= 10 ? 1 : 2));
 const mib = (bytes: number) => (bytes / 2 ** 20 >= 100 ? int(bytes / 2 ** 20) : (bytes / 2 ** 20).toFixed(1));
 const gb = (bytes: number) => (bytes / 1e9 >= 10 ? int(bytes / 1e9) : (bytes / 1e9).toFixed(2));
-const ms_or_us = (value_us: number) => (value_us >= 1000 ? `${(value_us / 1000).toFixed(value_us >= 10_000 ? 0 : 1)} ms` : `${int(value_us)} µs`);
+const ms_or_us = (value_us: number) =>
+  value_us >= 1000 ? `${(value_us / 1000).toFixed(value_us >= 10_000 ? 0 : 1)} ms` : `${value_us < 10 ? value_us.toFixed(1) : int(value_us)} µs`;
 const pct = (rate: number) => (rate === 0 ? '0' : rate >= 0.01 ? (rate * 100).toFixed(2) + ' %' : (rate * 100).toPrecision(2) + ' %');
 
 function pad(text: string | number, width: number, right = true): string {
@@ -106,6 +107,7 @@ function paced_lines(p: PacedResult): string[] {
   lines.push(`  all calls: p50 ${us(p.latency.p50_ns)} µs, p99 ${us(p.latency.p99_ns)}, p99.9 ${us(p.latency.p999_ns)}, max ${us(p.latency.max_ns)} µs`);
   lines.push(`  due during a rotation (ask → flip → backlog worked off; ${int(a.calls)} calls): p50 ${us(a.p50_ns)} µs, p99 ${us(a.p99_ns)}, p99.9 ${us(a.p999_ns)}, max ${us(a.max_ns)} µs, ${a.over_1ms} over 1 ms`);
   lines.push(`  due elsewhere (${int(e.calls)} calls):                       p50 ${us(e.p50_ns)} µs, p99 ${us(e.p99_ns)}, p99.9 ${us(e.p999_ns)}, max ${us(e.max_ns)} µs, ${e.over_1ms} over 1 ms`);
+  lines.push(`  the same calls at the same pace on a memory wallet (control): p50 ${us(p.memory.p50_ns)} µs, p99 ${us(p.memory.p99_ns)}, p99.9 ${us(p.memory.p999_ns)}, max ${us(p.memory.max_ns)} µs, ${p.memory.over_1ms} over 1 ms`);
   lines.push(`  per rotation, slowest call µs: ${p.per_rotation.map((r) => int(r.slowest_us)).join(', ')}; ask → flip ms: ${p.per_rotation.map((r) => r.asked_to_flip_ms).join(', ')}; paused ms: ${p.per_rotation.map((r) => r.paused_ms).join(', ')}`);
   if (ph) lines.push(`  phases (ms p50 / p90 / max): ask → file written ${fmt3(ph.asked_to_retired_ms)}, → flip ${fmt3(ph.dropped_to_flip_ms)}; generation full in ${ph.rotations_full} of ${ph.rotations}`);
   return lines;
@@ -144,16 +146,18 @@ export function render_forever_table(r: ForeverResults): string {
   lines.push(`4 months (120 days) of retention at the defaults (maxTransactions 4,194,304, maxUsers 1,048,576, maxThreads 1024), bytes from W = ${int(fm.from_window)}: ` +
     `${(fm.tx_per_file_per_unit * 4_194_304 / 1e6).toFixed(2)}M tx per retired file (a generation retired at 75 %), the per-file search costs above`);
   lines.push('  ' + pad('tx/s', 6) + pad('tx in 120 d', 13) + pad('filter', 11) + pad('default filter', 22) + pad('retired', 10) + pad('journal+ckpt', 13) + pad('files', 7) +
-    pad('keys/thread', 13) + pad('replay', 11) + pad('false pos.', 12) + pad('shared', 12) + pad('4 GiB?', 12) + pad('max W (1024 / 16 thr)', 23));
+    pad('keys/thread', 13) + pad('replay', 11) + pad('false pos.', 12) + pad('per new bet', 20) + pad('shared', 12) + pad('4 GiB?', 12) + pad('max W (1024 / 16 thr)', 23));
   for (const row of fm.rows) {
     lines.push('  ' + pad(int(row.tx_per_s), 6) + pad(human(row.transactions), 13) + pad(mib(row.filter_bytes) + ' MiB', 11) +
       pad(`${pct(row.default_filter_rate)}, full ${row.default_filter_full_days} d`, 22) + pad(gb(row.retired_disk_bytes) + ' GB', 10) + pad(mib(row.journal_and_checkpoint_bytes) + ' MiB', 13) +
       pad(int(row.retired_files), 7) + pad(mib(row.sparse_index_bytes_per_thread) + ' MiB', 13) + pad(ms_or_us(row.replay_us), 11) + pad(ms_or_us(row.false_positive_us), 12) +
+      pad(`${ms_or_us(row.slow_path_us_per_bet_sized)} / ${ms_or_us(row.slow_path_us_per_bet_default)}`, 20) +
       pad(mib(row.shared_bytes_default_options) + ' MiB', 12) + pad(row.fits_4_gib ? 'yes' : row.filter_capacity_allowed ? 'NO' : 'NO, > 2^30', 12) +
       pad(row.max_window_1024_threads === 0 ? 'none' : `${human(row.max_window_1024_threads)} / ${human(row.max_window_16_threads)}`, 23));
   }
   lines.push('  (filter: retiredFilterCapacity = the 120 days\' transactions, 1.5 B each; "default filter": the rate of the default capacity, 64M uuids, at that many keys, and when it is full: ' +
-    'it forgets only at a restart; replay: half the files searched, false positive: all of them)');
+    'it forgets only at a restart; replay: half the files searched, false positive: all of them;');
+  lines.push(`   per new bet: what false positives add to the average new bet at the end of the retention, filter sized for it (${pct(fm.rate_at_capacity)} measured at capacity) / default capacity)`);
   lines.push(hr);
   lines.push(r.problems.length === 0 ? 'checks: every call RS_OK, every replay the original answer, no forced hand-over' : `${r.problems.length} problem(s):`);
   for (const problem of r.problems) lines.push('  ! ' + problem);
@@ -258,7 +262,7 @@ function throughput_panel(out: string[], p: Panel, f: FlatResult): void {
 
 export function render_forever_svg(r: ForeverResults): string {
   const width = 1040, left = 64, gap = 70, panel_width = (width - left - gap - 24) / 2, panel_height = 230, row_height = panel_height + 70, top = 70;
-  const height = top + r.flat.length * row_height + 40;
+  const height = top + r.flat.length * row_height + 4;
   const out: string[] = [];
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`);
   out.push(`<rect width="${width}" height="${height}" fill="#fff"/>`);
