@@ -4,7 +4,7 @@
 //        [--only suite,suite] [--out dir] [--seed n]
 //
 // suites: single workers scaling owner benny latency memory breakdown profile
-// (default: all). Results: a table on stdout (progress goes to stderr),
+// durable (default: all), and forever (only when named: ~3 min). Results: a table on stdout (progress goes to stderr),
 // <out>/latest.json and <out>/throughput.svg. --out defaults to
 // bench/results for a full run and bench/results/quick.tmp (git-ignored) for
 // --quick / --tiny. Without --expose-gc the script re-runs itself with the
@@ -24,13 +24,16 @@ import { run_memory } from './memory.js';
 import { run_breakdown } from './breakdown.js';
 import { run_profile } from './profile.js';
 import { run_durable, render_durable_table, render_durable_svg, type DurableOptions } from './durable.js';
+import { run_forever, write_forever, type ForeverResults } from './forever.js';
 import { check_parity } from './peers/parity.js';
 import { SCHEMA, compute_ratios, compute_targets, render_table, render_svg, type BenchResults } from './report.js';
 import { log, collect_garbage } from './lib.js';
 import { parse_flags, integer_flag, usage_line, UsageError, EXIT_USAGE } from '../tools/cli.js';
 
 export const SUITES = ['single', 'workers', 'scaling', 'owner', 'benny', 'latency', 'memory', 'breakdown', 'profile', 'durable'] as const;
-type Suite = (typeof SUITES)[number];
+/** Run only when --only names them (bench/forever.ts: minutes, files of its own). */
+const NAMED_ONLY_SUITES = ['forever'] as const;
+type Suite = (typeof SUITES)[number] | (typeof NAMED_ONLY_SUITES)[number];
 type Mode = 'full' | 'quick' | 'tiny';
 
 export const NODE_FLAGS = ['--expose-gc', '--max-old-space-size=8192'];
@@ -123,13 +126,14 @@ const FLAGS = {
 } as const;
 
 const USAGE = 'npm run bench -- [--quick | --tiny] [--only suite,suite] [--out dir] [--seed n]\n' +
-  `  suites: ${SUITES.join(' ')} (default: all); see bench/README.md`;
+  `  suites: ${SUITES.join(' ')} (default: all), ${NAMED_ONLY_SUITES.join(' ')} (only when named); see bench/README.md`;
 
 function parse_args(argv: readonly string[]): Args {
   const values = parse_flags(argv, FLAGS);
   if (values.quick && values.tiny) throw new UsageError('give --quick or --tiny, not both');
   const only = values.only === undefined ? [...SUITES] : values.only.split(',').map((s) => s.trim()).filter(Boolean);
-  for (const name of only) if (!(SUITES as readonly string[]).includes(name)) throw new UsageError(`unknown suite ${name}; suites: ${SUITES.join(' ')}`);
+  const known: readonly string[] = [...SUITES, ...NAMED_ONLY_SUITES];
+  for (const name of only) if (!known.includes(name)) throw new UsageError(`unknown suite ${name}; suites: ${known.join(' ')}`);
   return {
     mode: values.quick ? 'quick' : values.tiny ? 'tiny' : 'full',
     only: only as Suite[],
@@ -292,6 +296,12 @@ async function main(): Promise<void> {
     collect_garbage();
   }
 
+  let forever: ForeverResults | undefined;
+  if (suites.has('forever')) {
+    forever = await run_forever({ mode: args.mode, seed });
+    problems.push(...forever.problems);
+  }
+
   results.machine.loadavg_after = os.loadavg();
   results.duration_s = Math.round((Date.now() - started.getTime()) / 100) / 10;
   results.ratios = compute_ratios(results);
@@ -305,9 +315,10 @@ async function main(): Promise<void> {
     renameSync(`${path}.tmp`, path); // readers never see half a file
     return path;
   };
-  // The durable suite has its own files: `--only durable` must not replace
-  // latest.json (the other suites' figures) with a run that has none of them.
-  if ([...suites].some((suite) => suite !== 'durable')) {
+  // The durable and forever suites have their own files: `--only durable`
+  // must not replace latest.json (the other suites' figures) with a run that
+  // has none of them.
+  if ([...suites].some((suite) => suite !== 'durable' && suite !== 'forever')) {
     const json_path = write_json('latest.json', results);
     writeFileSync(join(out, 'throughput.svg'), render_svg(results));
     process.stdout.write(render_table(results) + '\n');
@@ -320,6 +331,7 @@ async function main(): Promise<void> {
     process.stdout.write(render_durable_table(durable) + '\n');
     log(`wrote ${json_path} and ${join(out, 'durable.svg')}`);
   }
+  if (forever) write_forever(forever, out);
   if (problems.length > 0) process.exitCode = 2;
 }
 
