@@ -171,10 +171,11 @@ export function tx_still_absent(pos: u32): bool {
   return atomic.load<u64>(cur_index + <usize>pos * INDEX_WORD_BYTES) == 0;
 }
 
-// The retired filter (layout_constants.ts, "Generations"): FILTER_PROBES
-// bits of one 64-byte block per uuid, from a remix of the uuid's keyed hash
-// (the index uses the hash's halves directly; the remix keeps the filter's
-// bits independent of the index position).
+// The retired filter (layout_constants.ts, "Generations"): a split-block
+// Bloom filter. A uuid picks one 64-byte block from the low half of a remix
+// of its keyed hash, and sets one bit in each of the block's FILTER_PROBES
+// (8) words, six bits of a second remix each: one cache line per check, and
+// no bit of the block choice reused for a bit position.
 
 // @ts-ignore: decorator
 @inline
@@ -185,17 +186,21 @@ function filter_mix(hash: u64): u64 {
   return x ^ (x >> 31);
 }
 
+// @ts-ignore: decorator
+@inline
+function filter_block(mixed: u64): usize {
+  return filter + <usize>fast_range(<u32>mixed, filter_blocks) * FILTER_BLOCK_BYTES;
+}
+
 /** May the uuid of `hash` be retired? False: it certainly is not. */
 export function filter_maybe(hash: u64): bool {
   if (filter_blocks == 0) return false;
   const mixed = filter_mix(hash);
-  const block = filter + <usize>fast_range(<u32>(mixed >> 32), filter_blocks) * FILTER_BLOCK_BYTES;
-  let bits = mixed;
+  const block = filter_block(mixed);
+  const bits = filter_mix(mixed);
   for (let probe = 0; probe < FILTER_PROBES; probe++) {
-    const bit = <u32>(bits & 511);
-    bits = bits >> 9 | bits << 55;
-    const word = atomic.load<u64>(block + <usize>(bit >> 6) * 8);
-    if ((word & (<u64>1 << <u64>(bit & 63))) == 0) return false;
+    const word = atomic.load<u64>(block + <usize>probe * 8);
+    if ((word & (<u64>1 << ((bits >> <u64>(probe * 6)) & 63))) == 0) return false;
   }
   return true;
 }
@@ -204,12 +209,10 @@ export function filter_maybe(hash: u64): bool {
 export function filter_add(hash: u64): void {
   if (filter_blocks == 0) return;
   const mixed = filter_mix(hash);
-  const block = filter + <usize>fast_range(<u32>(mixed >> 32), filter_blocks) * FILTER_BLOCK_BYTES;
-  let bits = mixed;
+  const block = filter_block(mixed);
+  const bits = filter_mix(mixed);
   for (let probe = 0; probe < FILTER_PROBES; probe++) {
-    const bit = <u32>(bits & 511);
-    bits = bits >> 9 | bits << 55;
-    atomic.or<u64>(block + <usize>(bit >> 6) * 8, <u64>1 << <u64>(bit & 63));
+    atomic.or<u64>(block + <usize>probe * 8, <u64>1 << ((bits >> <u64>(probe * 6)) & 63));
   }
   const keys_ptr = <usize>HEADER_OFFSET + H_FILTER_KEYS;
   if (atomic.load<u32>(keys_ptr) != 0xffffffff) atomic.add<u32>(keys_ptr, 1);

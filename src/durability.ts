@@ -22,8 +22,8 @@ import {
   FILES, scan_journal, decode_users, encode_users, JournalCorrupt, type UserRecord,
 } from './journal_format.js';
 import { read_checkpoint, segments_of, segment_name, replay_order, fsync_path, CHECKPOINT_FILE } from './checkpoint.js';
-import { RetiredStore } from './retired.js';
-import { rotate, add_uuids_to_filter } from './rotation.js';
+import { RetiredStore, remove_retired_tmp } from './retired.js';
+import { rotate, add_uuids_to_filter, BLOCKED, BLOCKED_TEXTS } from './rotation.js';
 import type { RotatorData, RotatorReply } from './rotator.js';
 import { mark_journal_failed, type FlusherData, type FlusherReply, type JournalFaults } from './flusher.js';
 
@@ -164,8 +164,9 @@ export function store_options(dir: DataDir, options: StoredOptions): void {
  *  journal segment's batches after it. Truncates a torn tail (only the last
  *  segment may have one: anywhere else it is corruption). */
 export function scan_data_dir(dir: DataDir) {
-  // A checkpoint being written when the process died: never renamed into place, never read.
+  // A checkpoint or retired file being written when the process died: never renamed into place, never read.
   rmSync(join(dir.real_path, `${CHECKPOINT_FILE}.tmp`), { force: true });
+  remove_retired_tmp(dir.real_path);
   const checkpoint = read_checkpoint(dir.real_path);
   let last_epoch = checkpoint?.epoch ?? 0;
   let paths = segments_of(dir.real_path);
@@ -357,6 +358,7 @@ export function start_rotator(core: ThreadCore, dir: DataDir, retention_ms: numb
     });
     worker.once('error', (error) => {
       rotator.blocked = `the rotator failed: ${error.message}`;
+      Atomics.store(core.u32, (L.HEADER_OFFSET + L.H_ROTATION_BLOCKED) >>> 2, BLOCKED_TEXTS.indexOf(BLOCKED.rotator_failed));
       resolve();
     });
     worker.once('exit', () => resolve());

@@ -7,7 +7,11 @@
 //     users.log         one frame per createUsers batch, fsync'd before the users are published
 //     journal-<epoch>.log   journal segments: one batch per group commit (epoch),
 //                       appended by the flusher (checkpoint.ts names them)
-//     checkpoint.bin    (optional) every recorded transaction up to an epoch (checkpoint.ts)
+//     checkpoint.bin    (optional) every user's money up to an epoch, and the
+//                       transactions still in memory then (checkpoint.ts)
+//     retired-<seq>.bin the settled transactions of one retired generation of
+//                       the window, uuid-sorted, deleted after retentionDays
+//                       (retired.ts; rotation.ts retires them)
 //
 // A journal segment is a sequence of batches; a batch completes one epoch:
 //

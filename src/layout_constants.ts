@@ -178,6 +178,7 @@ export const H_FILTER_KEYS = 1600; //        u32  uuids added to the retired fil
 export const H_FLIP_CANARY = 1664; //        u32  tests only: the rotator flips without pausing (src/testing.ts)
 export const H_ROTATIONS = 1728; //          u32  flips done since start (stats)
 export const H_ROTATION_STALL_MS = 1792; //  u32  tests only: the rotator lingers this long between steps
+export const H_ROTATION_BLOCKED = 1856; //   u32  why the last rotation could not proceed (src/rotation.ts BLOCKED), 0: it did
 export const H_GEN_COUNT = 180; //           u32  1 (memory-only) or 2 (durable)
 export const H_GEN_BUDGET = 184; //          u32  budget units per generation
 export const H_GEN_ENTRIES = 188; //         u32  physical entries per generation
@@ -276,9 +277,9 @@ export const OWNER_SHIFT = 16;
 // into a generation after another call has probed past it. A memory-only
 // wallet has one generation and never rotates (a full table refuses bets).
 //
-// The retired filter: a blocked Bloom filter of FILTER_BLOCK_BYTES blocks,
-// FILTER_BITS_PER_KEY bits per retired uuid of its capacity, FILTER_PROBES bits
-// in one block per uuid. A new uuid that misses both generations and the
+// The retired filter: a split-block Bloom filter of FILTER_BLOCK_BYTES
+// blocks, FILTER_BITS_PER_KEY bits per retired uuid of its capacity; a uuid
+// sets one bit in each of the FILTER_PROBES 64-bit words of one block. A new uuid that misses both generations and the
 // filter is new (no disk read); a filter hit is searched in the retired
 // files (ST_RETIRED_MAYBE), which answer exactly.
 export const GEN_COUNT_DURABLE = 2;

@@ -5,15 +5,24 @@
 // replays outgrows the window; the steps are the same, recovery just has
 // nobody to pause.
 //
-//   retire(prev):  pause { carry prev's open bets into cur; no claim in flight? }
+//   write(prev):   no claim, open or settling bet left in prev?
 //                  wait until everything prev's entries depend on is durable
 //                  write retired-<seq>.bin (fsync); add its uuids to the filter;
 //                  H_RETIRED_SEQ++
+//   retire(prev):  [pause { carry prev's open bets into cur }; write(prev)]
 //                  pause { prev_live = 0 }            nobody probes prev again
 //                  fold prev's deltas into base_units; wins of cur lose their ref into prev
 //                  wipe prev's index and entries; zero its counters
 //   flip:          pause { seq++ (prev is now cur, empty); prev_live = 1;
 //                          carry the new prev's open bets into the new cur }
+//
+// The rotator writes the previous generation out as soon as it is
+// immutable, which is right after the flip that made it previous (the flip
+// carried its open bets, and nothing else in it can change: new entries go
+// to the current one, and its bets are settled or stubs): by the time the
+// current one runs low, only the bracketed part is left, and the wait for
+// room that a full generation would impose rarely happens. A generation on
+// disk and still in memory is harmless: memory answers first, both the same.
 //
 // Why a pause for each change of H_GEN_WORD: a call reads the word once,
 // after announcing itself busy; with no call in flight when it changes, no
@@ -30,11 +39,27 @@ import { wake_flusher, durable_epoch, journal_failed } from './durability.js';
 export interface RotationOptions {
   /** The data directory, where retired files go. */
   dir: string;
+  /** The rotator's memory of a write() done ahead: the generation seq whose
+   *  previous generation is on disk already (-1: none). */
+  written_for_seq?: { seq: number };
   /** false in recovery: single-threaded, nothing to pause or wait for. */
   live: boolean;
   /** Testing: flip without pausing (the canary the twin storm must catch). */
   flip_canary?: boolean;
 }
+
+/** Why a rotation could not proceed: stats() reports it (H_ROTATION_BLOCKED
+ *  holds the index of the text), with what to do. */
+export const BLOCKED = {
+  none: '',
+  dead_call: 'a call that never finished (a dead thread) holds an entry of the generation to retire: free it with audit(wallet, { deadThreadIds })',
+  open_bets: 'open bets fill the window (a generation must hold them all): settle or roll back stale bets, or reopen with a larger maxTransactions',
+  journal: 'the journal failed or fell behind: see journalFailed',
+  pause: 'a call stayed in flight past twinWaitMs (a dead thread?): free it with audit(wallet, { deadThreadIds })',
+  no_previous: 'no previous generation',
+  rotator_failed: 'the rotator thread failed',
+} as const;
+export const BLOCKED_TEXTS: readonly string[] = Object.values(BLOCKED);
 
 export type RotationOutcome =
   | { rotated: true; retired_records: number; carried: number }
@@ -113,29 +138,23 @@ function blocker(view: GenerationView): string | undefined {
   for (let entry = view.first_entry; entry < end; entry++) {
     const state = view.state(entry);
     const phase = phase_of(state);
-    if (phase === L.PHASE_CLAIMED) return `entry ${entry} is claimed by a call that never finished (a dead thread: audit(wallet, { deadThreadIds }))`;
+    if (phase === L.PHASE_CLAIMED) return BLOCKED.dead_call;
     if (phase !== L.PHASE_COMMITTED || kind_of(state) !== L.KIND_BET) continue;
     const settle = settle_of(state);
-    if (settle === L.SETTLE_OPEN) return 'an open bet could not be carried (the current generation is full of open bets)';
-    if (settle === L.SETTLE_SETTLING_WIN || settle === L.SETTLE_SETTLING_ROLLBACK) {
-      return `bet entry ${entry} is being settled by a call that never finished (a dead thread: audit(wallet, { deadThreadIds }))`;
-    }
+    if (settle === L.SETTLE_OPEN) return BLOCKED.open_bets;
+    if (settle === L.SETTLE_SETTLING_WIN || settle === L.SETTLE_SETTLING_ROLLBACK) return BLOCKED.dead_call;
   }
   return undefined;
 }
 
-/** Steps 1-4 of the file comment. Returns the records retired, or why not. */
-function retire_previous(core: ThreadCore, options: RotationOptions): number | string {
+/** write(prev) of the file comment, for the generation previous to the
+ *  current seq: the count of records written, or why not yet. */
+export function write_previous(core: ThreadCore, options: RotationOptions): number | string {
   const word = Atomics.load(core.u32, header_word(L.H_GEN_WORD));
-  const cur = (word >>> 1) & 1;
-  const view = new GenerationView(core, cur ^ 1);
-  const checked = paused(core, options, () => {
-    core.exports.carry_open_bets(view.gen); // what the flip could not carry (bets placed after it)
-    return { blocked_by: blocker(view) };
-  });
-  if (checked === undefined) return 'the wallet could not be paused';
-  if (checked.blocked_by !== undefined) return checked.blocked_by;
-
+  if ((word & 1) === 0) return BLOCKED.no_previous;
+  const view = new GenerationView(core, ((word >>> 1) & 1) ^ 1);
+  const blocked_by = blocker(view);
+  if (blocked_by !== undefined) return blocked_by;
   if (options.live) {
     const why = wait_durable_now(core);
     if (why) return why;
@@ -147,16 +166,33 @@ function retire_previous(core: ThreadCore, options: RotationOptions): number | s
   stall(core, options);
   add_to_filter(core, records);
   Atomics.add(core.u32, header_word(L.H_RETIRED_SEQ), 1);
+  if (options.written_for_seq) options.written_for_seq.seq = word >>> 1;
+  return records.length / L.JOURNAL_RECORD_BYTES;
+}
 
+/** retire(prev) of the file comment. Returns the records retired, or why not. */
+function retire_previous(core: ThreadCore, options: RotationOptions): number | string {
+  const word = Atomics.load(core.u32, header_word(L.H_GEN_WORD));
+  const cur = (word >>> 1) & 1;
+  const view = new GenerationView(core, cur ^ 1);
+  let written = 0;
+  if (options.written_for_seq?.seq !== word >>> 1) {
+    // Bets the flip could not carry (the current generation was full of open bets).
+    const carried = paused(core, options, () => core.exports.carry_open_bets(view.gen));
+    if (carried === undefined) return BLOCKED.pause;
+    const records = write_previous(core, options);
+    if (typeof records === 'string') return records;
+    written = records;
+  }
   const gone = paused(core, options, () => {
     Atomics.and(core.u32, header_word(L.H_GEN_WORD), ~1);
     return true;
   });
-  if (!gone) return 'the wallet could not be paused'; // retired to disk and memory both: harmless, retried
+  if (!gone) return BLOCKED.pause; // retired to disk and memory both: harmless, retried
   stall(core, options);
   fold_and_wipe(core, view, cur);
   stall(core, options);
-  return records.length / L.JOURNAL_RECORD_BYTES;
+  return written;
 }
 
 /** Tests (exwallet/testing set_rotation_stall): linger between the steps
@@ -182,7 +218,7 @@ function flip(core: ThreadCore, options: RotationOptions): number | string {
     const moved = core.exports.carry_open_bets((old_word >>> 1) & 1);
     return moved < 0 ? -1 - moved : moved;
   });
-  if (carried === undefined) return 'the wallet could not be paused';
+  if (carried === undefined) return BLOCKED.pause;
   return carried;
 }
 
@@ -193,8 +229,7 @@ function wait_durable_now(core: ThreadCore): string | undefined {
   const durable_index = (L.HEADER_OFFSET + L.H_DURABLE) / 8;
   const deadline_ms = performance.now() + DURABLE_WAIT_MS;
   while (durable_epoch(core) < target) {
-    if (journal_failed(core)) return 'the journal failed';
-    if (performance.now() > deadline_ms) return 'the journal did not catch up';
+    if (journal_failed(core) || performance.now() > deadline_ms) return BLOCKED.journal;
     wake_flusher(core);
     Atomics.wait(core.i64, durable_index, Atomics.load(core.i64, durable_index), 5);
   }

@@ -12,7 +12,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { L } from './layout.js';
 import { new_core } from './core.js';
-import { rotate } from './rotation.js';
+import { rotate, write_previous, BLOCKED_TEXTS } from './rotation.js';
 import { RetiredStore } from './retired.js';
 
 export interface RotatorData {
@@ -35,19 +35,29 @@ function serve(data: RotatorData): void {
   const core = new_core(data.memory, data.module);
   const { u32, i32, layout } = core;
   const retired = new RetiredStore(data.dir);
+  const written_for_seq = { seq: -1 };
   let retention_checked_ms = 0;
   let blocked = false;
   for (;;) {
     const run = Atomics.load(u32, core.run_word);
     if (run === L.RUN_CLOSED || run === L.RUN_FAILED) break;
     const want = Atomics.load(u32, header_word(L.H_ROTATE_WANT));
+    const seq = Atomics.load(u32, header_word(L.H_GEN_WORD)) >>> 1;
+    if (written_for_seq.seq !== seq && !current_generation_low(core)) {
+      // Write the previous generation out while the current one has room (rotation.ts).
+      if (typeof write_previous(core, { dir: data.dir, live: true, written_for_seq }) === 'string') written_for_seq.seq = -1;
+    }
+    let rotated = false;
     if (current_generation_low(core)) {
-      const outcome = rotate_locked(core, data);
+      const outcome = rotate_locked(core, data, written_for_seq);
       if (outcome && !outcome.rotated) {
         if (!blocked) parentPort?.postMessage({ kind: 'blocked', reason: outcome.reason } satisfies RotatorReply);
         blocked = true;
+        Atomics.store(u32, header_word(L.H_ROTATION_BLOCKED), Math.max(0, BLOCKED_TEXTS.indexOf(outcome.reason)));
       } else if (outcome) {
         blocked = false;
+        rotated = true;
+        Atomics.store(u32, header_word(L.H_ROTATION_BLOCKED), 0);
         Atomics.add(u32, header_word(L.H_ROTATIONS), 1);
         retention_checked_ms = 0;
       }
@@ -57,6 +67,7 @@ function serve(data: RotatorData): void {
       retired.refresh();
       retired.delete_expired(Date.now(), data.retention_ms);
     }
+    if (rotated) continue; // write the new previous generation out at once
     const wait_ms = blocked ? BLOCKED_RETRY_MS : IDLE_WAIT_MS;
     if (!current_generation_low(core) || blocked) Atomics.wait(i32, header_word(L.H_ROTATE_WANT), want | 0, wait_ms);
   }
@@ -72,12 +83,12 @@ function current_generation_low(core: ReturnType<typeof new_core>): boolean {
 }
 
 /** One rotation, holding H_ROTATING against audit (which waits for it). */
-function rotate_locked(core: ReturnType<typeof new_core>, data: RotatorData) {
+function rotate_locked(core: ReturnType<typeof new_core>, data: RotatorData, written_for_seq: { seq: number }) {
   const lock = header_word(L.H_ROTATING);
   if (Atomics.compareExchange(core.u32, lock, L.ROTATION_NONE, L.ROTATION_ROTATOR) !== L.ROTATION_NONE) return undefined;
   try {
     const flip_canary = Atomics.load(core.u32, header_word(L.H_FLIP_CANARY)) !== 0;
-    return rotate(core, { dir: data.dir, live: true, flip_canary });
+    return rotate(core, { dir: data.dir, live: true, flip_canary, written_for_seq });
   } finally {
     Atomics.store(core.u32, lock, L.ROTATION_NONE);
     Atomics.notify(core.i32, lock);

@@ -8,6 +8,7 @@ import { Wallet, next_call } from './wallet.js';
 import type { WalletStats } from './types.js';
 import type { ThreadCore } from './core.js';
 import { durable_epoch, journal_failed } from './durability.js';
+import { BLOCKED_TEXTS } from './rotation.js';
 
 export function stats(wallet: Wallet): WalletStats {
   const core = Wallet.core_of(wallet);
@@ -67,19 +68,22 @@ export function stats(wallet: Wallet): WalletStats {
 }
 
 /** Durable wallets: the window's rotations and the retired filter (contract §10). */
-function window_stats(core: ThreadCore): Pick<WalletStats, 'rotations' | 'retirements' | 'retiredFilterKeys' | 'retiredFilterCapacity' | 'retiredFilterFalsePositiveRate'> {
+function window_stats(core: ThreadCore): Pick<WalletStats, 'rotations' | 'retirements' | 'retiredFilterKeys' | 'retiredFilterCapacity' | 'retiredFilterFalsePositiveRate' | 'rotationBlocked'> {
   const { layout, u32 } = core;
   const keys = Atomics.load(u32, (L.HEADER_OFFSET + L.H_FILTER_KEYS) >>> 2);
-  // A blocked Bloom filter's rate, from bits per key: (1 - e^(-k n / m))^k,
-  // with the load of one 512-bit block (a close estimate at these sizes).
-  const bits = layout.filter_blocks * L.FILTER_BLOCK_BYTES * 8;
-  const rate = bits === 0 || keys === 0 ? 0 : (1 - Math.exp((-L.FILTER_PROBES * keys) / bits)) ** L.FILTER_PROBES;
+  // A split-block Bloom filter's rate: each of a block's 8 words holds one
+  // bit per key of the block, so with n/blocks keys per block the chance
+  // that all 8 probed bits are set is (1 - e^(-(n/blocks)/64))^8 (blocks'
+  // uneven loads add a little: an estimate).
+  const keys_per_block = layout.filter_blocks === 0 ? 0 : keys / layout.filter_blocks;
+  const rate = keys === 0 ? 0 : (1 - Math.exp(-keys_per_block / 64)) ** L.FILTER_PROBES;
   return {
     rotations: Atomics.load(u32, (L.HEADER_OFFSET + L.H_ROTATIONS) >>> 2),
     retirements: Atomics.load(u32, (L.HEADER_OFFSET + L.H_RETIRED_SEQ) >>> 2),
     retiredFilterKeys: keys,
     retiredFilterCapacity: layout.filter_capacity,
     retiredFilterFalsePositiveRate: rate,
+    rotationBlocked: BLOCKED_TEXTS[Atomics.load(u32, (L.HEADER_OFFSET + L.H_ROTATION_BLOCKED) >>> 2)] || null,
   };
 }
 

@@ -160,6 +160,10 @@ export interface WalletStats {
   retiredFilterKeys: number;
   retiredFilterCapacity: number;
   retiredFilterFalsePositiveRate: number;
+  /** Why the window cannot rotate right now, with what to do (null: it can).
+   *  Until it can, new bets wait for room and then answer RS_ERROR_UNKNOWN;
+   *  the settlement of every open bet still fits. */
+  rotationBlocked: string | null;
 }
 
 /** lookup(wallet, transaction_uuid): one recorded transaction. */

@@ -88,7 +88,7 @@ test('layout constants agree: derived sizes, disjoint header words, records that
   const shared = [L.H_USERS_RESERVED, L.H_USER_RECORDS_NEXT, L.H_TX_ENTRIES_NEXT, L.H_USERS_PUBLISHED, L.H_TX_BUDGET_NEXT,
     L.H_RELEASED_BOUND, L.H_CURRENCIES_RESERVED, L.H_RUN, L.H_EPOCH, L.H_DURABLE, L.H_CREATE_LOCK, L.H_FLUSH_WANT,
     L.H_JOURNAL_FAILED, L.H_FLUSH_CLOSE, L.H_GEN_WORD, L.H_ROTATE_WANT, L.H_ROTATING, L.H_RETIRED_SEQ,
-    L.H_GEN_ENTRIES_NEXT_1, L.H_GEN_BUDGET_NEXT_1, L.H_GEN_RELEASED_BOUND_1, L.H_FILTER_KEYS, L.H_FLIP_CANARY, L.H_ROTATIONS, L.H_ROTATION_STALL_MS];
+    L.H_GEN_ENTRIES_NEXT_1, L.H_GEN_BUDGET_NEXT_1, L.H_GEN_RELEASED_BOUND_1, L.H_FILTER_KEYS, L.H_FLIP_CANARY, L.H_ROTATIONS, L.H_ROTATION_STALL_MS, L.H_ROTATION_BLOCKED];
   assert.is(new Set(shared.map((at) => Math.floor(at / L.CACHE_LINE_BYTES))).size, shared.length);
   assert.ok(Math.max(...shared) + 8 <= L.H_DATA_DIR, 'the counters end before the data directory path');
   assert.ok(L.H_USER_META_OFFSET + 4 <= L.H_USERS_RESERVED, 'fixed header fields end before the counters');
