@@ -30,7 +30,7 @@ import {
   S_OUT_AMOUNT, S_OUT_STATE, S_OUT_REF_TEXT, ST_RING_FULL, ST_FAILED, RUN_CLOSED, CRASH_BEFORE_JOURNAL,
   S_RECORDS, JOURNAL_RECORD_BYTES, R_KIND, R_USER_SLOT, R_UUID, R_REQUEST_UUID, R_REFERENCE, R_FINGERPRINT, R_AMOUNT, R_BALANCE_AFTER,
   CRASH_AFTER_CLAIM, CRASH_AFTER_SETTLE_BEGIN, CRASH_AFTER_BALANCE, CRASH_AFTER_COMMIT, CRASH_AFTER_RECLAIM,
-  CRASH_BEFORE_PUBLISH, H_GEN_WORD, E_REF_UUID, ENTRY_SIZE_BYTES, SETTLE_MOVED, S_OUT_FINGERPRINT, S_IN_RETIRED_SEQ, H_RETIRED_SEQ,
+  CRASH_BEFORE_PUBLISH, H_GEN_WORD, E_REF_UUID, ENTRY_SIZE_BYTES, SETTLE_MOVED, S_OUT_FINGERPRINT, S_IN_RETIRED_SEQ, S_IN_REF_RETIRED_SEQ, H_RETIRED_SEQ,
   ST_RETIRED_MAYBE, ST_REF_RETIRED_MAYBE, APPLY_CURRENCY_OK, APPLY_OWN_CHECKED, APPLY_REF_CHECKED, NO_REF_ENTRY,
   RECOVER_NO_DELTA, RECOVER_DELTA_ONLY, RECOVER_BET_RETIRED,
 } from "./layout";
@@ -315,8 +315,8 @@ export function apply(kind: u32, user_slot: u32, amount_f64: f64, flags: u32, re
 /** Did JS search the retired files for this call (flag `checked`) with no
  *  retirement since? Then a filter hit needs no second search. */
 function retired_checked(flags: u32, checked: u32): bool {
-  return (flags & checked) != 0 &&
-    load<u32>(scratch + S_IN_RETIRED_SEQ) == atomic.load<u32>(<usize>HEADER_OFFSET + H_RETIRED_SEQ);
+  const seen_at = scratch + (checked == APPLY_OWN_CHECKED ? S_IN_RETIRED_SEQ : S_IN_REF_RETIRED_SEQ);
+  return (flags & checked) != 0 && load<u32>(seen_at) == atomic.load<u32>(<usize>HEADER_OFFSET + H_RETIRED_SEQ);
 }
 
 function transact(kind: u32, user_slot: u32, amount_units: i64, flags: u32, records_bytes: u32): i32 {

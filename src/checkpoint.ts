@@ -28,7 +28,9 @@
 //   32   8   retired_bets  transactions folded here and not live (retired), by
 //   40   8   retired_wins  kind, since the wallet began: stats() counts every
 //   48   8   retired_rollbacks  transaction ever applied
-//   56   8   (zero)
+//   56   8   retired_seq   every retired file up to this seq has been taken out of
+//                         the live records (the rotator deletes a file for
+//                         retention only once it is, and its epoch is <= epoch)
 //   64   8 x user_count    folded deltas, i64 per user slot
 //    .  96 x record_count  live journal records (layout_constants.ts), replay order
 //
@@ -37,7 +39,7 @@
 
 import { crc32 } from 'node:zlib';
 import {
-  closeSync, existsSync, fsyncSync, openSync, readFileSync, readdirSync, renameSync, unlinkSync, writeSync,
+  closeSync, existsSync, fsyncSync, openSync, readFileSync, readSync, readdirSync, renameSync, unlinkSync, writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
 import { L } from './layout.js';
@@ -68,6 +70,7 @@ export interface Checkpoint {
   records: Buffer;
   /** Retired transactions folded in, by kind (index KIND_BET, KIND_WIN, KIND_ROLLBACK; 0 unused). */
   retired_counts: number[];
+  retired_seq: number;
 }
 
 function header_crc(header: Buffer): number {
@@ -95,7 +98,10 @@ export function read_checkpoint(dir: string): Checkpoint | undefined {
   const deltas = new BigInt64Array(user_count);
   for (let slot = 0; slot < user_count; slot++) deltas[slot] = body.readBigInt64LE(slot * 8);
   const retired_counts = [0, Number(file.readBigUInt64LE(32)), Number(file.readBigUInt64LE(40)), Number(file.readBigUInt64LE(48))];
-  return { epoch: Number(file.readBigUInt64LE(8)), record_count, deltas, records: body.subarray(user_count * 8), retired_counts };
+  return {
+    epoch: Number(file.readBigUInt64LE(8)), record_count, deltas, records: body.subarray(user_count * 8), retired_counts,
+    retired_seq: Number(file.readBigUInt64LE(56)),
+  };
 }
 
 /** Offsets of a batch's records in the order recovery applies them: bets
@@ -131,7 +137,7 @@ export function write_checkpoint(dir: string, segments: readonly string[]): numb
   const deltas = new Map<number, bigint>();
   previous?.deltas.forEach((delta, slot) => deltas.set(slot, delta));
   const retired_counts = previous?.retired_counts.slice() ?? [0, 0, 0, 0];
-  const retired = retired_since(dir, previous_epoch);
+  const { retired, retired_seq } = retired_since(dir, previous_epoch, previous?.retired_seq ?? 0);
   const files = segments.map((path) => readFileSync(path));
   // The live records, copied once into one buffer sized for all of them.
   let bound = previous?.records.length ?? 0;
@@ -177,6 +183,7 @@ export function write_checkpoint(dir: string, segments: readonly string[]): numb
   header.writeBigUInt64LE(BigInt(retired_counts[L.KIND_BET]), 32);
   header.writeBigUInt64LE(BigInt(retired_counts[L.KIND_WIN]), 40);
   header.writeBigUInt64LE(BigInt(retired_counts[L.KIND_ROLLBACK]), 48);
+  header.writeBigUInt64LE(BigInt(retired_seq), 56);
   header.writeUInt32LE(header_crc(header), 28);
   const tmp = join(dir, `${CHECKPOINT_FILE}.tmp`);
   const fd = openSync(tmp, 'w');
@@ -196,16 +203,39 @@ export function write_checkpoint(dir: string, segments: readonly string[]): numb
 }
 
 /** The uuids of the retired files that may hold records the previous
- *  checkpoint kept live or that came after it: those retired at an epoch
- *  past its epoch (a file's epoch bounds its records'). */
-function retired_since(dir: string, previous_epoch: number): Set<string> {
+ *  checkpoint kept live or that come after it: the files it did not see
+ *  (a seq past its retired_seq), and those with records past its epoch (a
+ *  file's epoch bounds its records'). Returns them with the highest seq
+ *  seen, the new checkpoint's retired_seq. */
+function retired_since(dir: string, previous_epoch: number, previous_seq: number): { retired: Set<string>; retired_seq: number } {
   const store = new RetiredStore(dir);
   const retired = new Set<string>();
+  let retired_seq = previous_seq;
   for (const file of store.files()) {
-    if (file.max_epoch <= previous_epoch) continue;
+    retired_seq = Math.max(retired_seq, file.seq);
+    if (file.seq <= previous_seq && file.max_epoch <= previous_epoch) continue;
     const uuids = store.uuids_of(file.path);
     for (let at = 0; at < uuids.length; at += 16) retired.add(uuids.toString('latin1', at, at + 16));
   }
   store.close();
-  return retired;
+  return { retired, retired_seq };
+}
+
+/** The rotator's question before deleting a retired file for retention:
+ *  have checkpoints taken all its records out of the live records, and out
+ *  of the journal? (Else a crash would bring them back from the journal.) */
+export function checkpoint_holds_retired(dir: string): (file: { seq: number; max_epoch: number }) => boolean {
+  const path = join(dir, CHECKPOINT_FILE);
+  if (!existsSync(path)) return () => false;
+  const header = Buffer.alloc(CHECKPOINT_HEADER_BYTES);
+  const fd = openSync(path, 'r');
+  try {
+    readSync(fd, header, 0, CHECKPOINT_HEADER_BYTES, 0);
+  } finally {
+    closeSync(fd);
+  }
+  if (header.readUInt32LE(0) !== CHECKPOINT_MAGIC || header_crc(header) !== header.readUInt32LE(28)) return () => false;
+  const epoch = Number(header.readBigUInt64LE(8));
+  const seq = Number(header.readBigUInt64LE(56));
+  return (file) => file.seq <= seq && file.max_epoch <= epoch;
 }

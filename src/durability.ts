@@ -259,6 +259,7 @@ export function recover(core: ThreadCore, found: ReturnType<typeof scan_data_dir
       if (status === L.ST_TABLE_FULL) {
         const outcome = rotate(core, { dir: core.data_dir, live: false });
         if (!outcome.rotated) throw new JournalCorrupt(`exwallet: the journal does not fit the window (${outcome.reason}): start with a larger maxTransactions`);
+        retired.refresh(); // the file recovery's rotation wrote
       } else if (status === L.ST_RETIRED_MAYBE) {
         const uuid = file.subarray(record + L.R_UUID, record + L.R_UUID + 16);
         flags |= retired.find(uuid) ? L.RECOVER_DELTA_ONLY : L.APPLY_OWN_CHECKED;
@@ -337,9 +338,8 @@ export interface DurableState {
 export interface Rotator {
   worker: Worker;
   done: Promise<void>;
-  /** Why the last rotation could not proceed (cleared by the next one that does). */
+  /** The last reason it reported for not rotating (stats().rotationBlocked has the current one). */
   blocked: string | undefined;
-  rotations: number;
 }
 
 /** The rotator worker (src/rotator.ts) of a durable wallet. */
@@ -347,14 +347,10 @@ export function start_rotator(core: ThreadCore, dir: DataDir, retention_ms: numb
   const data: RotatorData = { kind: 'exwallet.rotator', memory: core.memory, module, dir: dir.real_path, retention_ms };
   const worker = new Worker(new URL('./rotator.js', import.meta.url), { workerData: data });
   worker.unref();
-  const rotator: Rotator = { worker, done: Promise.resolve(), blocked: undefined, rotations: 0 };
+  const rotator: Rotator = { worker, done: Promise.resolve(), blocked: undefined };
   rotator.done = new Promise<void>((resolve) => {
     worker.on('message', (reply: RotatorReply) => {
-      if (reply.kind === 'blocked') rotator.blocked = reply.reason;
-      else {
-        rotator.blocked = undefined;
-        rotator.rotations++;
-      }
+      rotator.blocked = reply.reason;
     });
     worker.once('error', (error) => {
       rotator.blocked = `the rotator failed: ${error.message}`;

@@ -341,8 +341,9 @@ export const ADOPTING_OWNER = 0xffffffff;
 //    88    4   out: state word of a looked-up entry
 //    96    8   out: ticket (f64): the epoch this call's answer depends on
 //   104    8   out: fingerprint of the request (ST_RETIRED_MAYBE: JS compares it)
-//   112    4   in:  H_RETIRED_SEQ when JS last searched the retired store
-//                   for this call (APPLY_OWN_CHECKED / APPLY_REF_CHECKED)
+//   112    4   in:  H_RETIRED_SEQ when JS searched the retired files for
+//                   this call's uuid (APPLY_OWN_CHECKED)
+//   116    4   in:  the same for its referenced bet (APPLY_REF_CHECKED)
 //   128  256   a user name, UTF-8 (user lookup and creation)
 //   384   36   out: that request_uuid as canonical text (ASCII)
 //   420   36   out: a looked-up win/rollback's bet uuid as canonical text
@@ -360,6 +361,7 @@ export const S_OUT_STATE = 88;
 export const S_OUT_TICKET = 96;
 export const S_OUT_FINGERPRINT = 104;
 export const S_IN_RETIRED_SEQ = 112;
+export const S_IN_REF_RETIRED_SEQ = 116;
 export const S_NAME = 128;
 export const S_OUT_REQUEST_TEXT = 384;
 export const S_OUT_REF_TEXT = 420;
@@ -391,7 +393,7 @@ export const ST_REF_RETIRED_MAYBE = 16; // the referenced bet may be retired: th
 // apply()'s flags argument (bit 0 is currency_ok).
 export const APPLY_CURRENCY_OK = 1;
 export const APPLY_OWN_CHECKED = 2; // JS found the uuid in no retired file (as of S_IN_RETIRED_SEQ)
-export const APPLY_REF_CHECKED = 4; // JS found the referenced bet in no retired file
+export const APPLY_REF_CHECKED = 4; // JS found the referenced bet in no retired file (as of S_IN_REF_RETIRED_SEQ)
 
 // recover_records()'s flags (besides APPLY_OWN_CHECKED).
 export const RECOVER_NO_DELTA = 8; //     a checkpoint's live record: its delta is in the balance already

@@ -586,12 +586,14 @@ export class RetiredStore {
   /** Delete the files with retired_at_ms + retention_ms < now_ms, then fsync
    *  the directory. Returns how many this call deleted (a file another store
    *  deleted first is dropped, not counted). A concurrent reader of a deleted
-   *  file either still reads its immutable content or finds it gone. */
-  delete_expired(now_ms: number, retention_ms: number): number {
+   *  file either still reads its immutable content or finds it gone.
+   *  Only those `deletable` allows (the rotator: those a checkpoint has
+   *  taken out of the journal's live records). */
+  delete_expired(now_ms: number, retention_ms: number, deletable: (info: RetiredFileInfo) => boolean = () => true): number {
     let deleted = 0;
     const kept: Entry[] = [];
     for (const entry of this.#entries) {
-      if (!(entry.info.retired_at_ms + retention_ms < now_ms)) {
+      if (!(entry.info.retired_at_ms + retention_ms < now_ms) || !deletable(entry.info)) {
         kept.push(entry);
         continue;
       }

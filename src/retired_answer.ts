@@ -30,10 +30,11 @@ export function retired_store(core: ThreadCore): RetiredStore {
 }
 
 /** The uuid at scratch + `at` (16 bytes) in the retired files, or undefined;
- *  records the retirement count the search saw for the core's next call. */
-function search(core: ThreadCore, at: number): Buffer | undefined {
+ *  records the retirement count the search saw (at scratch + `seen_at`, one
+ *  word per kind of search) for the core's next call. */
+function search(core: ThreadCore, at: number, seen_at: number): Buffer | undefined {
   const seq = Atomics.load(core.u32, header_word(L.H_RETIRED_SEQ));
-  core.u32[(core.scratch + L.S_IN_RETIRED_SEQ) >>> 2] = seq;
+  core.u32[(core.scratch + seen_at) >>> 2] = seq;
   const store = retired_store(core);
   return store.find(core.u8.subarray(core.scratch + at, core.scratch + at + 16));
 }
@@ -42,13 +43,13 @@ function search(core: ThreadCore, at: number): Buffer | undefined {
  *  when they do not hold the uuid (call the core again). */
 export function answer_from_retired(core: ThreadCore, status: number, kind: number, user_slot: number, amount_units: number): number | undefined {
   if (status === L.ST_REF_RETIRED_MAYBE) {
-    const bet = search(core, L.S_REF_UUID);
+    const bet = search(core, L.S_REF_UUID, L.S_IN_REF_RETIRED_SEQ);
     if (!bet) return undefined;
     // A retired bet was settled (open bets never retire): like a settled bet in memory.
     const same = bet.readUInt8(L.R_KIND) === L.KIND_BET && bet.readUInt32LE(L.R_USER_SLOT) === user_slot;
     return same ? L.ST_SETTLED : L.ST_TX_DOES_NOT_EXIST;
   }
-  const record = search(core, L.S_UUID);
+  const record = search(core, L.S_UUID, L.S_IN_RETIRED_SEQ);
   if (!record) return undefined;
   const fp_at = core.scratch + L.S_OUT_FINGERPRINT;
   const same =

@@ -549,8 +549,10 @@ function must_call_again(core: ThreadCore, status: number): boolean {
 }
 
 /** A rotating wallet's current generation is full until the rotator flips
- *  to a fresh one: a bet waits for that rather than being refused. */
-const ROTATION_WAIT_MS_MIN = 5_000;
+ *  to a fresh one: a bet waits for that (ROTATION_WAITS x twinWaitMs, at
+ *  least ROTATION_WAIT_MS_MIN) rather than being refused. */
+const ROTATION_WAITS = 10;
+const ROTATION_WAIT_MS_MIN = 1_000;
 
 /** The rest of apply_waiting once the first answer was not final (`status`). */
 function apply_after_wait(
@@ -568,7 +570,7 @@ function apply_after_wait(
       flags |= status === L.ST_RETIRED_MAYBE ? L.APPLY_OWN_CHECKED : L.APPLY_REF_CHECKED;
     } else if (status === L.ST_TABLE_FULL) {
       const now_ms = performance.now();
-      if (deadline_ms === 0) deadline_ms = now_ms + Math.max(core.wait_ms_max, ROTATION_WAIT_MS_MIN);
+      if (deadline_ms === 0) deadline_ms = now_ms + Math.max(core.wait_ms_max * ROTATION_WAITS, ROTATION_WAIT_MS_MIN);
       if (now_ms >= deadline_ms) return L.ST_TABLE_FULL;
       wait_for_rotation(core, deadline_ms - now_ms);
     } else if (round >= SPIN_MAX || status === L.ST_PAUSED) {

@@ -21,6 +21,7 @@ import {
 } from 'exwallet';
 import { bet, win, rollback, balance } from '../tools/untyped.js';
 import { make_sync, open_gate, W_ABORTED } from '../tools/sync.js';
+import { start_with_journal_faults } from 'exwallet/testing';
 import { uuidOf, betBody, winBody, rollbackBody } from './bodies.js';
 import { run_and_kill, check_recovered } from './durability/crash_rounds.js';
 import type { Acked } from './durability/load_shared.js';
@@ -214,6 +215,99 @@ test('C10.6 SIGKILL while the window rotates (retirement stalled between its ste
     if (retired_files(dir) > 0) rounds_in_rotation++;
   }
   assert.ok(rounds_in_rotation > 0, 'the window rotated before a kill');
+});
+
+// C10.2 Open bets fill the window ----------------------------------------------------
+
+test('C10.2 open bets past a quarter of the window: stats says the window cannot rotate and what to do, new bets are refused after a bounded wait, every open bet still settles', async () => {
+  const dir = data_dir();
+  const wallet = start({ dataDir: dir, maxTransactions: 256, maxUsers: 4, initialBalance: 1_000_000, twinWaitMs: 50 });
+  createUsers(wallet, ['o']);
+  const placed: string[] = [];
+  let refused = 0;
+  for (let i = 0; i < 120 && refused === 0; i++) {
+    const answer = bet(wallet, betBody('o', uuidOf(i, 10), 1, request(i)));
+    if (answer.status === RS_OK) placed.push(uuidOf(i, 10));
+    else refused++;
+  }
+  assert.is(refused, 1, 'a bet is refused once open bets fill the window');
+  assert.ok(placed.length >= 256 / 4 - 2 && placed.length < 256 / 2, `${placed.length} open bets fit a window of 256`);
+  assert.match(String(stats(wallet).rotationBlocked), /open bets fill the window/);
+  for (const [i, uuid] of placed.entries()) {
+    assert.is(win(wallet, winBody('o', uuidOf(i, 11), uuid, 2, request(1000 + i))).status, RS_OK, `open bet ${i} settles`);
+  }
+  // Settled, they retire: the window rotates again and takes new bets.
+  for (let i = 0; i < 300; i++) {
+    assert.is(bet(wallet, betBody('o', uuidOf(i, 12), 1, request(2000 + i))).status, RS_OK, `bet ${i} after the settlements`);
+    assert.is(win(wallet, winBody('o', uuidOf(i, 13), uuidOf(i, 12), 1, request(3000 + i))).status, RS_OK);
+  }
+  assert.is(stats(wallet).rotationBlocked, null);
+  assert.ok(audit(wallet).ok);
+  await close(wallet);
+});
+
+// C10.4 A saturated filter: every new uuid searches the disk, and is still right -----
+
+test('C10.4 with a filter far too small every new uuid takes the slow path (a search of the retired files), and every answer is still exact', async () => {
+  const dir = data_dir();
+  const wallet = start({ dataDir: dir, maxTransactions: 512, maxUsers: 4, initialBalance: 1_000_000, retiredFilterCapacity: 1 });
+  createUsers(wallet, ['f']);
+  let expected = 1_000_000;
+  for (let i = 0; i < 3_000; i++) {
+    const placed = bet(wallet, betBody('f', uuidOf(i, 14), 3, request(i)));
+    expected -= 3;
+    assert.equal(placed, { user: 'f', status: RS_OK, request_uuid: request(i), currency: 'USD', balance: expected }, `bet ${i}`);
+    const won = win(wallet, winBody('f', uuidOf(i, 15), uuidOf(i, 14), 1, request(i)));
+    expected += 1;
+    assert.is(won.balance, expected, `win ${i}`);
+  }
+  const figures = stats(wallet);
+  assert.ok(figures.retiredFilterKeys > 1_000 && figures.retiredFilterFalsePositiveRate > 0.9, `a saturated filter (${figures.retiredFilterKeys} keys)`);
+  assert.equal(bet(wallet, betBody('f', uuidOf(0, 14), 3, request(9))), { user: 'f', status: RS_OK, request_uuid: request(0), currency: 'USD', balance: 999_997 }, 'the oldest bet replays');
+  assert.ok(audit(wallet).ok);
+  await close(wallet);
+});
+
+// C10.5 Retention -------------------------------------------------------------------
+
+test('C10.5 past retentionDays a retired file is deleted, and its uuids are free again; retentionDays must be a number of days > 0', async () => {
+  for (const bad of [0, -1, Number.NaN, Infinity, '120', null]) {
+    assert.throws(() => start({ dataDir: data_dir(), retentionDays: bad as number }), (error: Error & { code?: string }) => error.code === 'EXWALLET_BAD_OPTION', `retentionDays ${String(bad)}`);
+  }
+  const dir = data_dir();
+  const retention_days = 200 / 86_400_000; // 200 ms
+  // Small journal segments: a file is deleted only once a checkpoint has folded its records (else a crash would replay them).
+  const wallet = start_with_journal_faults(
+    { dataDir: dir, maxTransactions: 512, maxUsers: 4, initialBalance: 1_000_000, retentionDays: retention_days },
+    { segment_bytes_max: 40_000 },
+  );
+  createUsers(wallet, ['r']);
+  const first = bet(wallet, betBody('r', uuidOf(0, 16), 5, request(0)));
+  win(wallet, winBody('r', uuidOf(0, 17), uuidOf(0, 16), 5, request(1)));
+  for (let i = 1; i < 600; i++) {
+    bet(wallet, betBody('r', uuidOf(i, 16), 1, request(2 * i)));
+    win(wallet, winBody('r', uuidOf(i, 17), uuidOf(i, 16), 1, request(2 * i + 1)));
+  }
+  assert.equal(bet(wallet, betBody('r', uuidOf(0, 16), 5, request(7))), first, 'within retention: the original answer');
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  // Traffic goes on: rotations end with a retention check, and checkpoints
+  // (which must fold a file's records before it may go) follow the journal.
+  const deadline_ms = performance.now() + 15_000;
+  for (let i = 600; lookup(wallet, uuidOf(0, 16)) !== undefined && performance.now() < deadline_ms; i++) {
+    bet(wallet, betBody('r', uuidOf(i, 16), 1, request(2 * i)));
+    win(wallet, winBody('r', uuidOf(i, 17), uuidOf(i, 16), 1, request(2 * i + 1)));
+    if (i % 50 === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  assert.is(lookup(wallet, uuidOf(0, 16)), undefined, 'its retired file is gone');
+  const again = bet(wallet, betBody('r', uuidOf(0, 16), 5, request(8)));
+  assert.is(again.status, RS_OK);
+  assert.is(again.request_uuid, request(8), 'past retention the uuid is a new transaction, not a replay');
+  await durable(wallet);
+  await close(wallet);
+  const reopened = start({ dataDir: dir });
+  assert.is(bet(reopened, betBody('r', uuidOf(0, 16), 5, request(9))).request_uuid, request(8), 'and it recovers as the new one');
+  assert.ok(audit(reopened).ok);
+  await close(reopened);
 });
 
 test('C10.1 a memory-only wallet keeps its fixed table (a full table refuses new bets): rotation is for durable wallets', () => {

@@ -40,6 +40,10 @@ Options:
   --kill-ms MS    a kill lands 1..MS ms after the child is ready (default: 1000)
   --early P       percent of kills counted from the child's spawn instead: in its
                   start(), recovery or createUsers (default: 15)
+  --window N      the child's maxTransactions: a small window rotates all the time, so
+                  kills land in rotations (default: 2,000,000, no rotation)
+  --stall MS      with --window: the rotator lingers MS ms between the steps of a
+                  retirement, so that more kills land inside one (default: 0)
   --canary        the child acknowledges each batch BEFORE durable() resolved for it:
                   the run must then find violations (proves that the checks can fail)
   -h, --help      show this help
@@ -53,6 +57,8 @@ const FLAGS = {
   chain: { type: 'string' },
   'kill-ms': { type: 'string' },
   early: { type: 'string' },
+  window: { type: 'string' },
+  stall: { type: 'string' },
   canary: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -65,6 +71,8 @@ interface CrashOptions {
   kill_ms: number;
   early_percent: number;
   canary: boolean;
+  window: number | undefined;
+  stall_ms: number;
   help: boolean;
 }
 
@@ -78,6 +86,8 @@ function parse(argv: readonly string[]): CrashOptions {
     kill_ms: integer_flag('kill-ms', values['kill-ms'], 1000, 1, 600_000),
     early_percent: integer_flag('early', values.early, 15, 0, 100),
     canary: values.canary === true,
+    window: values.window === undefined ? undefined : integer_flag('window', values.window, 0, 64, 1 << 26),
+    stall_ms: integer_flag('stall', values.stall, 0, 0, 10_000),
     help: values.help === true,
   };
 }
@@ -131,6 +141,7 @@ async function main(): Promise<number> {
     try {
       const killed = await run_and_kill(dir, child_seed, kill_after_ms, {
         workers: options.workers, from: early ? 'spawn' : 'ready', canary: options.canary,
+        window: options.window, rotation_stall_ms: options.stall_ms,
       });
       if (early) early_kills++;
       if (killed.startup_ms >= 0) startup_ms = killed.startup_ms;
@@ -163,7 +174,7 @@ async function main(): Promise<number> {
     `crash total: rounds=${options.rounds} workers=${options.workers} chain=${options.chain} acked=${acked_total} ` +
     `acked_answers_checked=${replayed_total} acked_answers_lost=${lost_total} early_kills=${early_kills} killed_before_ready=${unready_kills} ` +
     `recovered_tx_max=${transactions_max} recovery_ms_max=${recovery_ms_max.toFixed(0)} ` +
-    `seconds=${seconds.toFixed(1)} seed=${options.seed}${options.canary ? ' canary' : ''} violations=${violations}`,
+    `seconds=${seconds.toFixed(1)} seed=${options.seed}${options.canary ? ' canary' : ''}${options.window ? ` window=${options.window} stall=${options.stall_ms}` : ''} violations=${violations}`,
   );
   if (options.canary) console.log(violations > 0 ? 'canary caught: the checks can fail' : 'CANARY NOT CAUGHT: no violation although answers were acknowledged early');
   for (const path of kept) console.log(`  kept ${path} (a violating chain)`);
