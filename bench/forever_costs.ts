@@ -391,10 +391,12 @@ async function filter_costs(aged: AgedWallet, options: CostOptions, rng: Random)
   };
 }
 
-/** The core's filter in JS, on random 64-bit "mixed" hashes: the block is
- *  fast_range(mixed >> 32, blocks), probe i takes bits [9i, 9i + 9) of
- *  mixed, rotated (the last wraps to bits 63, 0..7) — so probes 5-7 reuse
- *  the high bits that chose the block. `independent`: 8 fresh bits instead. */
+/** The core's filter in JS, on random hashes: the split-block derivation of
+ *  assembly/idempotency_table.ts since f79ec46 (the block is fast_range of
+ *  the low 32 bits of the mix, probe i sets bit [6i, 6i + 6) of a second mix
+ *  in word i of the block; the second mix is drawn as fresh random bits).
+ *  `independent`: 8 bits anywhere in the 512-bit block instead (the
+ *  classic blocked filter). */
 export function simulate_filter(blocks: number, loads_keys: number[], probes: number, seed: number, independent: boolean): number[] {
   const words = new Uint32Array(blocks * 16);
   const rng = new Random(seed, independent ? 1501 : 1500);
@@ -404,14 +406,10 @@ export function simulate_filter(blocks: number, loads_keys: number[], probes: nu
     if (independent) {
       for (let i = 0; i < L.FILTER_PROBES; i++) bits[i] = rng.below(512);
     } else {
-      bits[0] = lo & 511;
-      bits[1] = (lo >>> 9) & 511;
-      bits[2] = (lo >>> 18) & 511;
-      bits[3] = ((lo >>> 27) | (hi << 5)) & 511;
-      bits[4] = (hi >>> 4) & 511;
-      bits[5] = (hi >>> 13) & 511;
-      bits[6] = (hi >>> 22) & 511;
-      bits[7] = ((hi >>> 31) | (lo << 1)) & 511;
+      const a = rng.next_u32(), b = rng.next_u32();
+      for (let i = 0; i < 5; i++) bits[i] = (i << 6) | ((a >>> (6 * i)) & 63);
+      for (let i = 5; i < L.FILTER_PROBES; i++) bits[i] = (i << 6) | ((b >>> (6 * (i - 5))) & 63);
+      return Math.floor((lo * blocks) / 4_294_967_296) * 16;
     }
     return Math.floor((hi * blocks) / 4_294_967_296) * 16;
   };

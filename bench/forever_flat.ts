@@ -8,8 +8,9 @@
 // then the same pairs on the memory wallet, then the next chunk. A lane's
 // clock runs only while it plays, so body generation and the other lane's
 // turn are in neither lane's figures. The durable lane hands over only at a
-// point where its rotator has nothing to do (the current generation is < 40 %
-// used and no rotation is asked for: the next one is at 75 %): otherwise a
+// point where its rotator has nothing to do (the current generation is < 70 %
+// used, the previous one written out, and no rotation is asked for: the next
+// one is at 75 %): otherwise a
 // rotation could run in the gap, for free, and its cost would vanish from the
 // curve. A chunk that ends before such a point is reached is a *forced*
 // hand-over, counted. Its journal is made durable (awaited) before it hands
@@ -69,8 +70,9 @@ export interface FlatOptions {
 export const STALL_NS = 100_000;
 const STALLS_MAX = 1 << 18;
 const WATCH_EVERY_PAIRS = 50;
-/** Hand-over points: the current generation at most this full (rotation asked at 0.75). */
-const HANDOVER_FILL_MAX = 0.4;
+/** Hand-over points: the current generation at most this full (rotation asked at 0.75). Was 0.4: since
+ *  f79ec46 the previous generation's write (which must not fall in a gap, quiet()) ends at ~0.4-0.75. */
+const HANDOVER_FILL_MAX = 0.7;
 /** After a flip, the calls whose stalls are still charged to that rotation. */
 const ROTATION_TAIL_CALLS = 200;
 
@@ -335,7 +337,11 @@ class Lane {
   /** May this lane hand over now without leaving its rotator work to do in the gap? */
   quiet(): boolean {
     if (this.u32 === undefined) return true;
-    return this.asked_call < 0 && this.fill < HANDOVER_FILL_MAX && Atomics.load(this.u32, header_word(L.H_ROTATING)) === L.ROTATION_NONE;
+    // Since f79ec46 the rotator writes the previous generation out right after a flip, outside H_ROTATING: wait
+    // for that write too (a fresh wallet retires one seq per generation: seq s's previous is on disk at H_RETIRED_SEQ s).
+    const word = Atomics.load(this.u32, header_word(L.H_GEN_WORD));
+    const written = (word & 1) === 0 || Atomics.load(this.u32, header_word(L.H_RETIRED_SEQ)) >= word >>> 1;
+    return written && this.asked_call < 0 && this.fill < HANDOVER_FILL_MAX && Atomics.load(this.u32, header_word(L.H_ROTATING)) === L.ROTATION_NONE;
   }
 
   resume_clock(): void {

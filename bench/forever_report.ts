@@ -51,8 +51,9 @@ function flat_lines(f: FlatResult): string[] {
     `(${s.rotation_stall_calls.p50} such calls per rotation at p50, max ${s.rotation_stall_calls.max})`);
   const ph = s.phases;
   if (ph) {
-    lines.push(`  the rotator's phases (observer thread, polls every ${ph.poll_ms} ms; ${ph.rotations} retiring rotations; ms p50 / p90 / max):`);
-    lines.push(`    ask → file written + uuids in the filter ${fmt3(ph.asked_to_retired_ms)}; → generation dropped ${fmt3(ph.retired_to_dropped_ms)}; → flip (fold + wipe + flip) ${fmt3(ph.dropped_to_flip_ms)}; ask → flip ${fmt3(ph.asked_to_flip_ms)}`);
+    lines.push(`  the rotator's phases (observer thread, polls every ${ph.poll_ms} ms; ${ph.rotations} retiring rotations, ${ph.asks_inferred} asks not seen; ms p50 / p90 / max):`);
+    lines.push(`    the write ahead, flip before → file written + uuids in the filter ${fmt3(ph.flip_to_retired_ms)}, done by the ask in ${ph.written_before_ask} of ${ph.rotations}`);
+    lines.push(`    ask → previous generation on disk (0: written ahead) ${fmt3(ph.asked_to_retired_ms)}; → generation dropped ${fmt3(ph.retired_to_dropped_ms)}; → flip (fold + wipe + flip) ${fmt3(ph.dropped_to_flip_ms)}; ask → flip ${fmt3(ph.asked_to_flip_ms)}`);
     lines.push(`    ask → generation full ${fmt3(ph.asked_to_full_ms)} (the headroom at this rate); full → flip, bets waiting for room ${fmt3(ph.full_to_flip_ms)} in ${ph.rotations_full} of ${ph.rotations}; ` +
       `wallet paused per rotation ${fmt3(ph.paused_ms)}, longest pause ${fmt3(ph.pause_max_ms)}`);
   }
@@ -109,7 +110,7 @@ function paced_lines(p: PacedResult): string[] {
   lines.push(`  due elsewhere (${int(e.calls)} calls):                       p50 ${us(e.p50_ns)} µs, p99 ${us(e.p99_ns)}, p99.9 ${us(e.p999_ns)}, max ${us(e.max_ns)} µs, ${e.over_1ms} over 1 ms`);
   lines.push(`  the same calls at the same pace on a memory wallet (control): p50 ${us(p.memory.p50_ns)} µs, p99 ${us(p.memory.p99_ns)}, p99.9 ${us(p.memory.p999_ns)}, max ${us(p.memory.max_ns)} µs, ${p.memory.over_1ms} over 1 ms`);
   lines.push(`  per rotation, slowest call µs: ${p.per_rotation.map((r) => int(r.slowest_us)).join(', ')}; ask → flip ms: ${p.per_rotation.map((r) => r.asked_to_flip_ms).join(', ')}; paused ms: ${p.per_rotation.map((r) => r.paused_ms).join(', ')}`);
-  if (ph) lines.push(`  phases (ms p50 / p90 / max): ask → file written ${fmt3(ph.asked_to_retired_ms)}, → flip ${fmt3(ph.dropped_to_flip_ms)}; generation full in ${ph.rotations_full} of ${ph.rotations}`);
+  if (ph) lines.push(`  phases (ms p50 / p90 / max): flip before → file written ${fmt3(ph.flip_to_retired_ms)} (by the ask in ${ph.written_before_ask} of ${ph.rotations}), ask → on disk ${fmt3(ph.asked_to_retired_ms)}, dropped → flip ${fmt3(ph.dropped_to_flip_ms)}; generation full in ${ph.rotations_full} of ${ph.rotations}, ${ph.asks_inferred} asks not seen`);
   return lines;
 }
 

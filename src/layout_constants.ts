@@ -379,6 +379,9 @@ export const ST_DUPLICATE = 3;
 export const ST_WRONG_CURRENCY = 4;
 export const ST_TX_DOES_NOT_EXIST = 5;
 export const ST_REPLAY = 6; //         original response: balance + request_uuid in scratch
+// Statuses 0..ST_REPLAY are final answers (src/wallet.ts apply_waiting tests
+// `<= ST_REPLAY` on the hot path); those after may ask the caller to wait,
+// search the retired files, or throw.
 export const ST_TWIN_IN_FLIGHT = 7; // entry index in scratch at S_OUT_ENTRY
 export const ST_TABLE_FULL = 8; //     answered as RS_ERROR_UNKNOWN
 export const ST_OVERFLOW = 9; //       answered as RS_ERROR_UNKNOWN

@@ -268,21 +268,16 @@ function retired_records_of(view: GenerationView, epoch_now: number): Buffer {
 
 /** The uuids of `records` (journal records) into the retired filter. */
 export function add_to_filter(core: ThreadCore, records: Buffer): void {
-  const per_call = Math.floor(L.S_RECORDS_MAX_BYTES / 16);
   const count = records.length / L.JOURNAL_RECORD_BYTES;
-  const at = core.scratch + L.S_RECORDS;
-  for (let done = 0; done < count;) {
-    const n = Math.min(per_call, count - done);
-    for (let i = 0; i < n; i++) {
-      const r = (done + i) * L.JOURNAL_RECORD_BYTES + L.R_UUID;
-      records.copy(core.bytes, at + i * 16, r, r + 16);
-    }
-    core.exports.filter_add_uuids(n);
-    done += n;
+  const uuids = Buffer.allocUnsafe(count * 16);
+  for (let i = 0; i < count; i++) {
+    const at = i * L.JOURNAL_RECORD_BYTES + L.R_UUID;
+    records.copy(uuids, i * 16, at, at + 16);
   }
+  add_uuids_to_filter(core, uuids);
 }
 
-/** The uuids (16 bytes each, packed) into the filter: recovery's rebuild. */
+/** The uuids (16 bytes each, packed) into the filter (recovery rebuilds it from the retired files' uuids). */
 export function add_uuids_to_filter(core: ThreadCore, uuids: Buffer): void {
   const per_call = Math.floor(L.S_RECORDS_MAX_BYTES / 16);
   const count = uuids.length / 16;

@@ -71,12 +71,11 @@ export function stats(wallet: Wallet): WalletStats {
 function window_stats(core: ThreadCore): Pick<WalletStats, 'rotations' | 'retirements' | 'retiredFilterKeys' | 'retiredFilterCapacity' | 'retiredFilterFalsePositiveRate' | 'rotationBlocked'> {
   const { layout, u32 } = core;
   const keys = Atomics.load(u32, (L.HEADER_OFFSET + L.H_FILTER_KEYS) >>> 2);
-  // A split-block Bloom filter's rate: each of a block's 8 words holds one
-  // bit per key of the block, so with n/blocks keys per block the chance
-  // that all 8 probed bits are set is (1 - e^(-(n/blocks)/64))^8 (blocks'
-  // uneven loads add a little: an estimate).
-  const keys_per_block = layout.filter_blocks === 0 ? 0 : keys / layout.filter_blocks;
-  const rate = keys === 0 ? 0 : (1 - Math.exp(-keys_per_block / 64)) ** L.FILTER_PROBES;
+  // A split-block Bloom filter's rate: a block holding k keys has each of
+  // its 8 words with k bits set at most, so a new uuid aimed at it passes
+  // with probability (1 - (1 - 1/64)^k)^8; blocks' loads are Poisson around
+  // keys/blocks, and the uneven ones dominate the rate.
+  const rate = filter_false_positive_rate(keys, layout.filter_blocks);
   return {
     rotations: Atomics.load(u32, (L.HEADER_OFFSET + L.H_ROTATIONS) >>> 2),
     retirements: Atomics.load(u32, (L.HEADER_OFFSET + L.H_RETIRED_SEQ) >>> 2),
@@ -103,4 +102,21 @@ function journal_stats(core: ThreadCore): Pick<WalletStats, 'durable' | 'openEpo
     journalPendingRecords: pending,
     journalFailed: journal_failed(core),
   };
+}
+
+const POISSON_MEAN_MAX = 500;
+
+/** The expected false-positive rate of the retired filter with `keys` uuids in `blocks` blocks. */
+export function filter_false_positive_rate(keys: number, blocks: number): number {
+  if (keys === 0 || blocks === 0) return 0;
+  const mean = keys / blocks;
+  // Far past capacity the Poisson terms underflow; the rate is ~1 there anyway.
+  if (mean > POISSON_MEAN_MAX) return (1 - Math.exp(-mean / 64)) ** L.FILTER_PROBES;
+  let rate = 0;
+  let p = Math.exp(-mean); // Poisson P(k = 0)
+  for (let k = 0; k <= mean + 12 * Math.sqrt(mean) + 12; k++) {
+    if (k > 0) p *= mean / k;
+    rate += p * (1 - (1 - 1 / 64) ** k) ** L.FILTER_PROBES;
+  }
+  return rate;
 }

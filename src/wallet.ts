@@ -331,7 +331,6 @@ export function durable(wallet: Wallet): Promise<void> {
   return wait_durable(core);
 }
 
-
 // ---------------------------------------------------------------------------
 // Re-entrancy. The scratch region belongs to the thread slot, not to the
 // call: a getter of a body that calls the wallet again would overwrite the
@@ -536,6 +535,7 @@ function transact(wallet: Wallet, kind: number, body: unknown): WalletResponse {
 export function apply_waiting(
   core: ThreadCore, kind: number, user_slot: number, amount_units: number, currency_ok: number, records_bytes: number,
 ): number {
+  // currency_ok (0 or 1) is the APPLY_CURRENCY_OK bit of the core's flags.
   const status: number = core.exports.apply(kind, user_slot, amount_units, currency_ok, records_bytes);
   if (status <= L.ST_REPLAY) return status; // every final answer but the rare ones
   return apply_after_wait(core, kind, user_slot, amount_units, currency_ok, records_bytes, status);
