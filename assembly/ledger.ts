@@ -30,7 +30,7 @@ import {
   S_OUT_AMOUNT, S_OUT_STATE, S_OUT_REF_TEXT, ST_RING_FULL, ST_FAILED, RUN_CLOSED, CRASH_BEFORE_JOURNAL,
   S_RECORDS, JOURNAL_RECORD_BYTES, R_KIND, R_USER_SLOT, R_UUID, R_REQUEST_UUID, R_REFERENCE, R_FINGERPRINT, R_AMOUNT, R_BALANCE_AFTER,
   CRASH_AFTER_CLAIM, CRASH_AFTER_SETTLE_BEGIN, CRASH_AFTER_BALANCE, CRASH_AFTER_COMMIT, CRASH_AFTER_RECLAIM,
-  CRASH_BEFORE_PUBLISH, H_GEN_WORD, E_REF_UUID, ENTRY_SIZE_BYTES, SETTLE_MOVED, S_OUT_FINGERPRINT, S_IN_RETIRED_SEQ, S_IN_REF_RETIRED_SEQ, H_RETIRED_SEQ,
+  CRASH_BEFORE_PUBLISH, H_GEN_WORD, H_TX_BUDGET_NEXT, H_GEN_BUDGET_NEXT_1, E_REF_UUID, ENTRY_SIZE_BYTES, SETTLE_MOVED, S_OUT_FINGERPRINT, S_IN_RETIRED_SEQ, S_IN_REF_RETIRED_SEQ, H_RETIRED_SEQ,
   ST_RETIRED_MAYBE, ST_REF_RETIRED_MAYBE, APPLY_CURRENCY_OK, APPLY_OWN_CHECKED, APPLY_REF_CHECKED, NO_REF_ENTRY,
   RECOVER_NO_DELTA, RECOVER_DELTA_ONLY, RECOVER_BET_RETIRED,
 } from "./layout";
@@ -43,7 +43,7 @@ import {
 import { balance_ptr } from "./user_table";
 import {
   scratch, invariant, crash_here, enter, leave, thread_record, release_slack, journal_on, epoch_after_cas,
-  filter_blocks, gen_entries, flip_canary, announce_only,
+  filter_blocks, gen_entries, flip_canary, announce_only, rotate_at,
 } from "./state";
 import { ring_has_room, ring_append } from "./journal";
 
@@ -251,11 +251,15 @@ const CANARY_SPIN: i32 = 4000;
  *  a preempted thread opens, held open so the twin storm that must catch it
  *  does not depend on the scheduler's luck. */
 function canary_pause(): void {
+  // Only near a flip (the current generation past rotate_at, the rotator asked):
+  // elsewhere the canary costs nothing, so the storm can run long enough.
+  const used_ptr = <usize>HEADER_OFFSET + (cur_gen == 0 ? H_TX_BUDGET_NEXT : H_GEN_BUDGET_NEXT_1);
+  if (atomic.load<u32>(used_ptr) < rotate_at) return;
   const word_ptr = <usize>HEADER_OFFSET + H_GEN_WORD;
-  for (let spin = 0; spin < CANARY_SPIN * 40; spin++) {
+  for (let spin = 0; spin < CANARY_SPIN * 400; spin++) {
     if (atomic.load<u32>(word_ptr) != gen_word_seen) {
       let sink: u32 = 0;
-      for (let more = 0; more < CANARY_SPIN * 10; more++) sink += atomic.load<u32>(word_ptr);
+      for (let more = 0; more < CANARY_SPIN * 100; more++) sink += atomic.load<u32>(word_ptr);
       store<u32>(scratch + S_OUT_FINGERPRINT, sink);
       return;
     }

@@ -120,6 +120,17 @@ class GenerationView {
   state(entry: number): number {
     return Atomics.load(this.core.u32, this.entry_at(entry, L.E_STATE) >>> 2);
   }
+  /** The entries its index publishes. */
+  published(): Set<number> {
+    const { layout, u32 } = this.core;
+    const words = (layout.tx_index_offset >>> 2) + this.gen * layout.gen_index_capacity * 2;
+    const entries = new Set<number>();
+    for (let pos = 0; pos < layout.gen_index_capacity; pos++) {
+      const low_word = Atomics.load(u32, words + pos * 2); // the index word's low half: entry + 1
+      if (low_word !== 0) entries.add(low_word - 1);
+    }
+    return entries;
+  }
   /** Entries of this generation ever handed out (those past it are FREE). */
   used(): number {
     const next = Atomics.load(this.core.u32, header_word(gen_counter('entries_next', this.gen)));
@@ -132,13 +143,21 @@ const kind_of = (state: number) => (state & L.KIND_MASK) >>> L.KIND_SHIFT;
 const settle_of = (state: number) => (state & L.SETTLE_MASK) >>> L.SETTLE_SHIFT;
 
 /** What keeps `view` from retiring (a claim or a settlement in flight: a
- *  dead thread's, since nothing is in flight under a pause), or undefined. */
+ *  dead thread's, since nothing is in flight under a pause), or undefined.
+ *  A CLAIMED entry that was never published is no claim: the loser of a
+ *  publish race leaves its filled entry in its chunk for its next call, and
+ *  a flip drops that chunk (only published entries count, as in audit). */
 function blocker(view: GenerationView): string | undefined {
   const end = view.first_entry + view.used();
+  let published: Set<number> | undefined;
   for (let entry = view.first_entry; entry < end; entry++) {
     const state = view.state(entry);
     const phase = phase_of(state);
-    if (phase === L.PHASE_CLAIMED) return BLOCKED.dead_call;
+    if (phase === L.PHASE_CLAIMED) {
+      published ??= view.published();
+      if (published.has(entry)) return BLOCKED.dead_call;
+      continue;
+    }
     if (phase !== L.PHASE_COMMITTED || kind_of(state) !== L.KIND_BET) continue;
     const settle = settle_of(state);
     if (settle === L.SETTLE_OPEN) return BLOCKED.open_bets;
@@ -212,7 +231,12 @@ function flip(core: ThreadCore, options: RotationOptions): number | string {
     Atomics.store(core.u32, gen_word, (((old_word >>> 1) + 1) << 1) | 1);
     Atomics.notify(core.i32, gen_word); // bets waiting for room
   };
-  if (options.flip_canary) store_word();
+  if (options.flip_canary) {
+    store_word();
+    // Calls that read the old word are still in flight: let calls that read
+    // the new one run beside them, as they would without the pause.
+    Atomics.wait(core.i32, header_word(L.H_FLIP_CANARY), 1, CANARY_OVERLAP_MS);
+  }
   const carried = paused(core, options, () => {
     if (!options.flip_canary) store_word();
     const moved = core.exports.carry_open_bets((old_word >>> 1) & 1);
@@ -221,6 +245,8 @@ function flip(core: ThreadCore, options: RotationOptions): number | string {
   if (carried === undefined) return BLOCKED.pause;
   return carried;
 }
+
+const CANARY_OVERLAP_MS = 5;
 
 /** Wait until every epoch up to the open one is durable: then every entry
  *  of the generation, and every settlement of its bets, is on disk. */
