@@ -133,6 +133,7 @@ test('C10.1 a 20k window takes 40x that: none refused, early open bets settle at
 // C10.7 One uuid, one entry across a flip ----------------------------------------
 
 const STORM_WORKERS = 16;
+const CANARY_STORMS = 4;
 
 interface StormOutcome { violations: string[]; rotations: number }
 
@@ -205,8 +206,15 @@ test('C10.7 a twin storm of 16 workers across many flips of the window: every uu
 });
 
 test('C10.7 canary: flipping the window while calls are in flight (no pause) is caught by the same storm (a uuid bound in both generations: twins get different answers, and the carry finds the second binding)', async () => {
-  const outcome = await twin_storm(true, 1_200, 64);
-  assert.ok(outcome.violations.length > 0, `the canary went unnoticed over ${outcome.rotations} flips`);
+  // Whether a twin lands inside the canary's window is up to the scheduler:
+  // a few storms, and one of them must catch it.
+  let flips = 0;
+  for (let storm = 0; storm < CANARY_STORMS; storm++) {
+    const outcome = await twin_storm(true, 1_200, 64);
+    flips += outcome.rotations;
+    if (outcome.violations.length > 0) return;
+  }
+  assert.unreachable(`the canary went unnoticed over ${CANARY_STORMS} storms and ${flips} flips`);
 });
 
 // C10.6 SIGKILL during rotations -----------------------------------------------
