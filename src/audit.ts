@@ -35,6 +35,7 @@ import { slot_busy, clear_slot_busy, wait_for_idle_slots, type ThreadCore } from
 import { plain_error, type_error } from './errors.js';
 import type { AuditOptions, AuditReport } from './types.js';
 import { journal_failed_error } from './durability.js';
+import { published_entries_of } from './rotation.js';
 
 export type { AuditOptions, AuditReport };
 
@@ -257,13 +258,7 @@ function published_entries(view: LedgerView): number[] {
   const word = Atomics.load(view.u32, header_word(L.H_GEN_WORD));
   const cur = layout.gen_count === 1 ? 0 : (word >>> 1) & 1;
   const gens = layout.gen_count > 1 && (word & 1) !== 0 ? [cur, cur ^ 1] : [cur];
-  for (const gen of gens) {
-    const index_base = (layout.tx_index_offset >>> 2) + gen * layout.gen_index_capacity * 2;
-    for (let pos = 0; pos < layout.gen_index_capacity; pos++) {
-      const low_word = view.u32[index_base + pos * 2]; // the index word's low half: entry + 1
-      if (low_word !== 0) entries.push(low_word - 1);
-    }
-  }
+  for (const gen of gens) for (const entry of published_entries_of(view.core, gen)) entries.push(entry);
   return entries;
 }
 

@@ -109,6 +109,18 @@ function paused<T>(core: ThreadCore, options: RotationOptions, change: () => T):
   }
 }
 
+/** The entries generation `gen`'s index publishes (audit's ledger, and what counts as a claim). */
+export function published_entries_of(core: ThreadCore, gen: number): number[] {
+  const { layout, u32 } = core;
+  const words = (layout.tx_index_offset >>> 2) + gen * layout.gen_index_capacity * 2;
+  const entries: number[] = [];
+  for (let pos = 0; pos < layout.gen_index_capacity; pos++) {
+    const low_word = Atomics.load(u32, words + pos * 2); // the index word's low half: entry + 1
+    if (low_word !== 0) entries.push(low_word - 1);
+  }
+  return entries;
+}
+
 class GenerationView {
   readonly first_entry: number;
   constructor(readonly core: ThreadCore, readonly gen: number) {
@@ -122,14 +134,7 @@ class GenerationView {
   }
   /** The entries its index publishes. */
   published(): Set<number> {
-    const { layout, u32 } = this.core;
-    const words = (layout.tx_index_offset >>> 2) + this.gen * layout.gen_index_capacity * 2;
-    const entries = new Set<number>();
-    for (let pos = 0; pos < layout.gen_index_capacity; pos++) {
-      const low_word = Atomics.load(u32, words + pos * 2); // the index word's low half: entry + 1
-      if (low_word !== 0) entries.add(low_word - 1);
-    }
-    return entries;
+    return new Set(published_entries_of(this.core, this.gen));
   }
   /** Entries of this generation ever handed out (those past it are FREE). */
   used(): number {
