@@ -15,6 +15,23 @@ export {
 export { apply, tx_lookup, recover_records, carry_open_bets, format_uuid_text } from "./ledger";
 export { entry_prepare_wait } from "./idempotency_table";
 import { filter_add, hash_uuid, filter_maybe } from "./idempotency_table";
+export { parse_body } from "./request_bytes";
+export { respond_body } from "./response_bytes";
+import { put_status } from "./response_bytes";
+import { body_key } from "./texts";
+import { S_BODY } from "./layout";
+
+/** The key code of the `len` bytes at scratch + S_BODY (tests: the
+ *  generated texts against KNOWN_KEYS). */
+export function body_key_at(len: u32): i32 {
+  return body_key(scratch + S_BODY, len);
+}
+
+/** The Hub88 status text of core status `status`, at scratch + S_RECORDS;
+ *  its length (tests: against STATUS_OF_CORE). */
+export function status_text_at(status: i32): u32 {
+  return <u32>(put_status(scratch + S_RECORDS, status) - (scratch + S_RECORDS));
+}
 
 /** Add the `count` uuids (16 bytes each) at scratch + S_RECORDS to the
  *  retired filter (the rotator, recovery). */

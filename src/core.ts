@@ -35,6 +35,10 @@ export interface CoreExports {
   home_position(): number;
   user_home_position(name_len: number): number;
   set_crash_point(point: number): void;
+  parse_body(kind: number, body_bytes: number): number;
+  respond_body(status: number, own_request: number): number;
+  body_key_at(len: number): number;
+  status_text_at(status: number): number;
 }
 
 let compiled: WebAssembly.Module | undefined;
@@ -87,6 +91,8 @@ export class ThreadCore {
   readonly data_dir: string;
   /** The largest ticket of any answer this thread got (durable() waits for it). */
   max_ticket = 0;
+  /** Bodies the bytes path handed to the object path (src/bytes.ts; tests, bench). */
+  bytes_fallbacks = 0;
   readonly ticket_index: number;
   durable_waiters: Array<{ ticket: number; resolve: () => void; reject: (error: Error) => void }> = [];
   durable_waiting = false;

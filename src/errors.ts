@@ -19,7 +19,8 @@ export type ErrorCode =
   | 'EXWALLET_LOCKED'
   | 'EXWALLET_JOURNAL_FAILED'
   | 'EXWALLET_JOURNAL_CORRUPT'
-  | 'EXWALLET_NOT_OWNER';
+  | 'EXWALLET_NOT_OWNER'
+  | 'EXWALLET_NOT_BYTES';
 
 export interface ExwalletError extends Error {
   readonly code: ErrorCode;

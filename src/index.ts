@@ -10,9 +10,10 @@ import * as users from './users.js';
 import * as auditing from './audit.js';
 import * as statistics from './stats.js';
 import * as lookups from './lookup.js';
+import * as bytes from './bytes.js';
 import type {
   Wallet, WalletOptions, WalletHandle, WalletResponse, BetRequest, WinRequest, RollbackRequest, BalanceRequest,
-  UserEntry, WalletStats, TransactionRecord, Hub88TransactionFields, AuditOptions, AuditReport,
+  UserEntry, WalletStats, TransactionRecord, Hub88TransactionFields, AuditOptions, AuditReport, BytesOptions,
 } from './types.js';
 
 /** Reserve the shared memory for `options` and load the core; the wallet is bound to the calling thread. */
@@ -27,6 +28,15 @@ export const win = wallet.win as unknown as (wallet: Wallet, body: WinRequest) =
 export const rollback = wallet.rollback as unknown as (wallet: Wallet, body: RollbackRequest) => WalletResponse;
 /** Hub88 /user/balance. */
 export const balance = wallet.balance as unknown as (wallet: Wallet, body: BalanceRequest) => WalletResponse;
+/** Hub88 /transaction/bet on the request body's bytes (UTF-8 JSON, as read from the socket): the response body's
+ *  bytes, JSON.stringify of what bet() answers for JSON.parse of them; one transaction whichever path it takes. */
+export const betBytes = bytes.betBytes as unknown as (wallet: Wallet, body: Uint8Array, options?: BytesOptions) => Buffer;
+/** Hub88 /transaction/win on bytes (see betBytes). */
+export const winBytes = bytes.winBytes as unknown as (wallet: Wallet, body: Uint8Array, options?: BytesOptions) => Buffer;
+/** Hub88 /transaction/rollback on bytes (see betBytes). */
+export const rollbackBytes = bytes.rollbackBytes as unknown as (wallet: Wallet, body: Uint8Array, options?: BytesOptions) => Buffer;
+/** Hub88 /user/balance on bytes (see betBytes). */
+export const balanceBytes = bytes.balanceBytes as unknown as (wallet: Wallet, body: Uint8Array) => Buffer;
 /** A structured-cloneable handle for another thread's attach(). */
 export const share = wallet.share as unknown as (wallet: Wallet) => WalletHandle;
 /** The same wallet in this thread (takes a thread slot on first attach). */
@@ -50,6 +60,6 @@ export * from './statuses.js';
 export type { ErrorCode, ExwalletError } from './errors.js';
 export type {
   Wallet, WalletOptions, WalletHandle, WalletResponse, BetRequest, WinRequest, RollbackRequest, BalanceRequest,
-  UserEntry, WalletStats, TransactionRecord, AuditOptions, AuditReport, Hub88TransactionFields,
+  UserEntry, WalletStats, TransactionRecord, AuditOptions, AuditReport, Hub88TransactionFields, BytesOptions,
 };
 export { warmup, type WarmupOptions, type WarmupReport } from './warmup.js';

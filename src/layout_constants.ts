@@ -347,7 +347,18 @@ export const ADOPTING_OWNER = 0xffffffff;
 //   128  256   a user name, UTF-8 (user lookup and creation)
 //   384   36   out: that request_uuid as canonical text (ASCII)
 //   420   36   out: a looked-up win/rollback's bet uuid as canonical text
-//   512  ...   fingerprint records (see fingerprint.ts), up to the end
+//   456    8   bytes path (src/bytes.ts, assembly/request_bytes.ts), out of
+//              parse_body: the amount (f64)
+//   464    4     where the body's `user` value starts (bytes from S_BODY)
+//   468    4     its length in bytes
+//   472    4     where its `request_uuid` value starts
+//   476    4     its length
+//   480    4     the user's slot
+//   484    4     apply()'s flags (APPLY_CURRENCY_OK)
+//   512  ...   fingerprint records (see fingerprint.ts), up to the end; the
+//              bytes path keeps them below S_BODY and writes its response
+//              over them once the core has answered
+// 65536 65536  bytes path: the request body (UTF-8 JSON), copied in by JS
 export const SCRATCH_SIZE_BYTES = 131072;
 export const S_UUID = 0;
 export const S_REQUEST_UUID = 16;
@@ -368,6 +379,18 @@ export const S_OUT_REF_TEXT = 420;
 export const UUID_TEXT_BYTES = 36;
 export const S_RECORDS = 512;
 export const S_RECORDS_MAX_BYTES = SCRATCH_SIZE_BYTES - S_RECORDS;
+export const S_BODY_AMOUNT = 456;
+export const S_BODY_USER_AT = 464;
+export const S_BODY_USER_BYTES = 468;
+export const S_BODY_REQUEST_AT = 472;
+export const S_BODY_REQUEST_BYTES = 476;
+export const S_BODY_USER_SLOT = 480;
+export const S_BODY_FLAGS = 484;
+export const S_BODY = 65536;
+export const S_BODY_MAX_BYTES = SCRATCH_SIZE_BYTES - S_BODY;
+/** parse_body's answer when the WASM path does not take the body: the
+ *  object path (JSON.parse, then bet/win/rollback) answers it. */
+export const BODY_FALLBACK = -1;
 
 // Statuses returned by the core. The TypeScript face maps them to Hub88
 // status strings; TWIN_IN_FLIGHT and PAUSED are internal (the caller waits
@@ -477,7 +500,7 @@ export const EPOCH_ANNOUNCE_TRIES_MAX = 1024;
 export const LAYOUT_FINGERPRINT =
   LAYOUT_VERSION * 1000003 + FINGERPRINT_VERSION * 7919 + ENTRY_SIZE_BYTES * 1009 + THREAD_RECORD_BYTES * 131 +
   SCRATCH_SIZE_BYTES / 64 + HEADER_OFFSET / 64 + H_RUN + CURRENCY_RECORD_BYTES + USER_META_BYTES * 17 +
-  JOURNAL_RECORD_BYTES * 3 + H_EPOCH + T_ANNOUNCE + H_GEN_WORD + E_REF_UUID + S_IN_RETIRED_SEQ;
+  JOURNAL_RECORD_BYTES * 3 + H_EPOCH + T_ANNOUNCE + H_GEN_WORD + E_REF_UUID + S_IN_RETIRED_SEQ + S_BODY_FLAGS;
 
 // Fault-injection points of `apply` (tests only; see state.ts).
 export const CRASH_AFTER_CLAIM = 1; //          claim published, nothing moved

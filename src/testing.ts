@@ -120,3 +120,23 @@ export function set_flip_canary(wallet: Wallet, on: boolean): void {
 export function set_rotation_stall(wallet: Wallet, stall_ms: number): void {
   Atomics.store(core_of(wallet).u32, (L.HEADER_OFFSET + L.H_ROTATION_STALL_MS) >>> 2, stall_ms);
 }
+
+/** How many bodies this thread's bytes path (betBytes, …) handed to the
+ *  object path because the core did not take them. */
+export function bytes_fallbacks(wallet: Wallet): number {
+  return core_of(wallet).bytes_fallbacks;
+}
+
+/** The core's key code for `key` (UTF-8), as the bytes path reads it. */
+export function body_key_code(wallet: Wallet, key: string): number {
+  const core = core_of(wallet);
+  const length = core.bytes.write(key, core.scratch + L.S_BODY, 'utf8');
+  return core.exports.body_key_at(length);
+}
+
+/** The Hub88 status text the bytes path writes for core status `status`. */
+export function bytes_status_text(wallet: Wallet, status: number): string {
+  const core = core_of(wallet);
+  const length = core.exports.status_text_at(status);
+  return core.bytes.toString('latin1', core.scratch + L.S_RECORDS, core.scratch + L.S_RECORDS + length);
+}

@@ -102,6 +102,13 @@ export interface WalletResponse {
   balance?: number;
 }
 
+/** betBytes / winBytes / rollbackBytes. */
+export interface BytesOptions {
+  /** true: a replay's answer carries this request's own request_uuid (Hub88's rule for its HTTP answers, which
+   *  `exwallet serve` follows) instead of the original's (the library's answer, §5). Default false. */
+  ownRequestUuid?: boolean;
+}
+
 declare const wallet_brand: unique symbol;
 declare const handle_brand: unique symbol;
 

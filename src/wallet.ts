@@ -82,7 +82,7 @@ export class Wallet {
   }
 }
 
-function closed_error(): Error {
+export function closed_error(): Error {
   return type_error('EXWALLET_CLOSED', 'this wallet was closed; start() a new one');
 }
 
@@ -471,7 +471,7 @@ export function write_records(core: ThreadCore, kind: number, b: Record<string, 
   }
 }
 
-function transact(wallet: Wallet, kind: number, body: unknown): WalletResponse {
+export function transact(wallet: Wallet, kind: number, body: unknown): WalletResponse {
   const core = Wallet.core_of(wallet);
   const generation = next_call();
   fields.amount_units = 0;

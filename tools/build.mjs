@@ -20,6 +20,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync, writeFileSync, utimesSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { generate_texts } from './gen_texts.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const if_possible = process.argv.includes('--if-possible');
@@ -68,6 +69,7 @@ function missing(tool, output) {
 }
 
 function build_wasm() {
+  generate_texts(); // assembly/texts.ts, rewritten only when it changes
   if (mtime_ms(WASM) >= newest_mtime_ms(WASM_INPUTS)) return;
   if (!existsSync(bin('asc'))) return missing('asc (assemblyscript)', WASM);
   run(bin('asc'), ['assembly/index.ts', '--target', 'release']);

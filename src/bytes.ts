@@ -1,0 +1,104 @@
+// The bytes path: a server's entry point. The request body as read from the
+// socket (UTF-8 JSON) in, the response body out, with no JavaScript per
+// character: the body is copied into this thread's scratch, the core parses,
+// checks and fingerprints it (assembly/request_bytes.ts), applies it (the
+// object path's own apply_waiting), and writes the answer
+// (assembly/response_bytes.ts).
+//
+// The answer is, byte for byte, JSON.stringify of what the object path
+// answers for JSON.parse of the same bytes, and the fingerprint is the same:
+// a body sent once as bytes and once as an object is one transaction. What
+// the core does not take (nesting, a duplicate key, an escape in a compared
+// field, an unknown user, any type error, anything not JSON) goes to exactly
+// that: JSON.parse, then bet / win / rollback.
+
+import { L } from './layout.js';
+import { Wallet, next_call, transact, balance, apply_waiting, closed_error } from './wallet.js';
+import { type_error } from './errors.js';
+import { RS_OK, RS_ERROR_WRONG_SYNTAX } from './statuses.js';
+import type { BytesOptions, WalletResponse } from './types.js';
+
+/** Hub88 /transaction/bet on the body's bytes; the answer's bytes. */
+export function betBytes(wallet: Wallet, body: Uint8Array, options?: BytesOptions): Buffer {
+  return transact_bytes(wallet, L.KIND_BET, body, options);
+}
+
+/** Hub88 /transaction/win on the body's bytes. */
+export function winBytes(wallet: Wallet, body: Uint8Array, options?: BytesOptions): Buffer {
+  return transact_bytes(wallet, L.KIND_WIN, body, options);
+}
+
+/** Hub88 /transaction/rollback on the body's bytes. */
+export function rollbackBytes(wallet: Wallet, body: Uint8Array, options?: BytesOptions): Buffer {
+  return transact_bytes(wallet, L.KIND_ROLLBACK, body, options);
+}
+
+/** Hub88 /user/balance on the body's bytes (through JSON.parse: a read,
+ *  with nothing to fingerprint). */
+export function balanceBytes(wallet: Wallet, body: Uint8Array): Buffer {
+  Wallet.core_of(wallet);
+  const value = parse_json(bytes_of(body));
+  if (value === NOT_JSON) return not_json();
+  return Buffer.from(JSON.stringify(balance(wallet, value as never)), 'utf8');
+}
+
+function transact_bytes(wallet: Wallet, kind: number, body: Uint8Array, options: BytesOptions | undefined): Buffer {
+  const core = Wallet.core_of(wallet);
+  const length = bytes_of(body).length;
+  const own_request = options !== undefined && options.ownRequestUuid === true ? 1 : 0;
+  if (length <= L.S_BODY_MAX_BYTES) {
+    next_call();
+    const scratch = core.scratch;
+    core.u8.set(body, scratch + L.S_BODY);
+    const records_bytes = core.exports.parse_body(kind, length);
+    if (records_bytes >= 0) {
+      const status = apply_waiting(
+        core, kind, core.i32[(scratch + L.S_BODY_USER_SLOT) >>> 2], core.f64[(scratch + L.S_BODY_AMOUNT) / 8],
+        core.u32[(scratch + L.S_BODY_FLAGS) >>> 2], records_bytes,
+      );
+      if (core.journal_on) core.keep_ticket();
+      if (status === L.ST_CLOSED) throw closed_error();
+      const answer_bytes = core.exports.respond_body(status, own_request);
+      const answer = Buffer.allocUnsafe(answer_bytes);
+      core.bytes.copy(answer, 0, scratch + L.S_RECORDS, scratch + L.S_RECORDS + answer_bytes);
+      return answer;
+    }
+  }
+  return transact_parsed(wallet, kind, body, own_request);
+}
+
+/** What the core did not take: JSON.parse and the object path. */
+function transact_parsed(wallet: Wallet, kind: number, body: Uint8Array, own_request: number): Buffer {
+  Wallet.core_of(wallet).bytes_fallbacks++;
+  const value = parse_json(body);
+  if (value === NOT_JSON) return not_json();
+  let answer: WalletResponse = transact(wallet, kind, value);
+  if (own_request === 1 && answer.status === RS_OK) {
+    const own = (value as Record<string, unknown>).request_uuid; // RS_OK: a plain object with a uuid
+    if (typeof own === 'string' && own !== answer.request_uuid) answer = { ...answer, request_uuid: own };
+  }
+  return Buffer.from(JSON.stringify(answer), 'utf8');
+}
+
+function bytes_of(body: unknown): Uint8Array {
+  if (!(body instanceof Uint8Array)) {
+    throw type_error('EXWALLET_NOT_BYTES', 'expected the request body as a Uint8Array or Buffer (UTF-8 JSON)');
+  }
+  return body;
+}
+
+const NOT_JSON = Symbol('not JSON');
+
+function parse_json(body: Uint8Array): unknown {
+  const buffer = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  try {
+    return JSON.parse(buffer.toString('utf8'));
+  } catch {
+    return NOT_JSON;
+  }
+}
+
+/** Hub88's answer to a body that is not JSON. */
+function not_json(): Buffer {
+  return Buffer.from(JSON.stringify({ user: '', status: RS_ERROR_WRONG_SYNTAX, request_uuid: '' }), 'utf8');
+}
