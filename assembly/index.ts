@@ -17,6 +17,7 @@ export { entry_prepare_wait } from "./idempotency_table";
 import { filter_add, hash_uuid, filter_maybe } from "./idempotency_table";
 export { parse_body } from "./request_bytes";
 export { respond_body } from "./response_bytes";
+export { transact_body } from "./bytes_path";
 import { put_status } from "./response_bytes";
 import { body_key } from "./texts";
 import { S_BODY } from "./layout";

@@ -13,6 +13,7 @@ import {
   ST_OK, ST_REPLAY, ST_NOT_ENOUGH_MONEY, ST_DUPLICATE, ST_WRONG_CURRENCY, ST_TX_DOES_NOT_EXIST,
 } from "./layout";
 import { scratch, currencies } from "./state";
+import { copy_bytes } from "./byte_moves";
 import { currency_of } from "./user_table";
 import {
   put_open_user, put_status_open, put_request_open, put_currency_open, put_balance_open, put_RS_OK,
@@ -33,7 +34,7 @@ export function put_status(p: usize, status: i32): usize {
 /** `bytes` of text that needs no escape (checked by parse_body), quoted. */
 function put_plain(p: usize, from: usize, bytes: u32): usize {
   store<u8>(p, 0x22);
-  memory.copy(p + 1, from, bytes);
+  copy_bytes(p + 1, from, bytes);
   store<u8>(p + 1 + bytes, 0x22);
   return p + 2 + bytes;
 }

@@ -45,6 +45,7 @@ function wallet_registry(context: AdminContext): Registry {
   gauge('exwallet_budget', 'The transaction budget (--max-transactions)', (s) => s.budget);
   gauge('exwallet_budget_used', 'Budget units used: applied transactions + the settlement reserve of open bets', (s) => s.budgetUsed);
   gauge('exwallet_table_fill_ratio', 'budget_used / budget: new bets are refused (RS_ERROR_UNKNOWN) near 1', (s) => s.tableFill);
+  gauge('exwallet_bytes_fallbacks', 'Transaction bodies the WASM bytes path handed to JSON.parse (nesting, bad input, unknown users): same answers, slower', (s) => s.bytesFallbacks);
   gauge('exwallet_thread_slots_in_use', 'Thread slots attached', (s) => s.threadSlotsInUse);
   gauge('exwallet_durable_lag_records', 'Journal records written by calls and not yet taken by the flusher', (s) => s.journalPendingRecords);
   gauge('exwallet_durable_lag_epochs', 'Open epoch minus the last epoch on stable storage', (s) => s.durable ? s.openEpoch - s.durableEpoch : 0);

@@ -2,22 +2,39 @@
 // /user/balance, /transaction/bet, /transaction/win, /transaction/rollback.
 // One request, in this order: route (404) → method (405) → size (64 KiB,
 // from Content-Length, then counted while reading) → X-Hub88-Signature over
-// the exact bytes → JSON → the wallet → durable() → the answer, HTTP 200,
-// echoing the request's own request_uuid.
+// the exact bytes → the wallet → durable() → the answer, HTTP 200, echoing
+// the request's own request_uuid. Transactions go to the library's bytes
+// path (betBytes, …: parsed, checked and answered in WASM, the answer's
+// bytes sent as they come); /user/info and /user/balance through JSON.parse.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { KeyObject } from 'node:crypto';
-import { bet, win, rollback, balance, durable, type Wallet, type WalletResponse } from 'exwallet';
+import {
+  bet, win, rollback, balance, durable, betBytes, winBytes, rollbackBytes, RS_ERROR_WRONG_SYNTAX,
+  type Wallet, type WalletResponse, type BytesOptions,
+} from 'exwallet';
 import { signature_valid, SIGNATURE_HEADER } from './signature.js';
 
 export const BODY_BYTES_MAX = 64 * 1024;
 
 export const RS_ERROR_INVALID_SIGNATURE = 'RS_ERROR_INVALID_SIGNATURE';
-export const RS_ERROR_WRONG_SYNTAX = 'RS_ERROR_WRONG_SYNTAX';
+export { RS_ERROR_WRONG_SYNTAX };
 const RS_OK = 'RS_OK';
 const RS_ERROR_UNKNOWN = 'RS_ERROR_UNKNOWN';
 
 type Call = (wallet: Wallet, body: unknown) => WalletResponse;
+type BytesCall = (wallet: Wallet, body: Uint8Array, options?: BytesOptions) => Buffer;
+
+/** Hub88: "respond with the same request_uuid as the one received", also on
+ *  a replay (whose other fields are the original answer's). */
+const OWN_REQUEST_UUID: BytesOptions = Object.freeze({ ownRequestUuid: true });
+
+/** The transaction routes, on the bytes path. */
+const BYTES_ROUTES: ReadonlyMap<string, BytesCall> = new Map<string, BytesCall>([
+  ['/transaction/bet', betBytes],
+  ['/transaction/win', winBytes],
+  ['/transaction/rollback', rollbackBytes],
+]);
 
 /** /user/info: the user and its currency, learnt from balance(). */
 const user_info: Call = (wallet, body) => {
@@ -48,16 +65,28 @@ export interface HandlerContext {
 }
 
 export function send_json(response: ServerResponse, code: number, body: unknown, close: boolean, extra?: Record<string, string>): void {
-  const text = JSON.stringify(body);
+  send_bytes(response, code, Buffer.from(JSON.stringify(body), 'utf8'), close, extra);
+}
+
+function send_bytes(response: ServerResponse, code: number, body: Buffer, close: boolean, extra?: Record<string, string>): void {
   const headers: Record<string, string | number> = {
     'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(text),
+    'content-length': body.length,
     ...extra,
   };
   if (close) headers.connection = 'close';
   if (response.destroyed) return;
   response.writeHead(code, headers);
-  response.end(text);
+  response.end(body);
+}
+
+const STATUS_FIELD = Buffer.from('"status":"');
+
+/** The Hub88 status of an answer's bytes. The first `"status":"` is the
+ *  field's: inside a JSON string every quote is escaped. */
+function status_of(answer: Buffer): string {
+  const at = answer.indexOf(STATUS_FIELD) + STATUS_FIELD.length;
+  return answer.toString('latin1', at, answer.indexOf(0x22, at));
 }
 
 /** The request's own `user` and `request_uuid`, when the bytes are JSON with them (strings). */
@@ -140,6 +169,8 @@ async function answer(
     context.done(path, RS_ERROR_INVALID_SIGNATURE, started, { reason: 'signature', remote: request.socket.remoteAddress });
     return;
   }
+  const bytes_call = BYTES_ROUTES.get(path);
+  if (bytes_call !== undefined) return answer_bytes(context, response, path, bytes_call, bytes, started);
   // 2. JSON.
   let body: unknown;
   try {
@@ -152,21 +183,39 @@ async function answer(
   // 3. The wallet (synchronous), then durable(): the answer leaves only
   //    once everything it depended on is on stable storage.
   let reply: Record<string, unknown> = { ...call(context.wallet, body) };
-  let durable_ns: bigint | undefined;
-  if (context.durable) {
-    const before = process.hrtime.bigint();
-    try {
-      await durable(context.wallet);
-    } catch (error) {
-      context.journal_error(error as Error);
-      reply = { user: reply.user, status: RS_ERROR_UNKNOWN, request_uuid: reply.request_uuid };
-    }
-    durable_ns = process.hrtime.bigint() - before;
-  }
-  // 4. Hub88: "respond with the same request_uuid as the one received",
-  //    also on a replay (whose other fields are the original answer's).
+  const durable_ns = await wait_durable(context, () => { reply = { user: reply.user, status: RS_ERROR_UNKNOWN, request_uuid: reply.request_uuid }; });
+  // 4. The request's own request_uuid.
   const own = typeof body === 'object' && body !== null ? (body as Record<string, unknown>).request_uuid : undefined;
   if (typeof own === 'string') reply.request_uuid = own;
   send_json(response, 200, reply, context.draining());
   context.done(path, String(reply.status), started, { durable_ns });
+}
+
+/** A transaction: the body's bytes to the wallet, its answer's bytes out. */
+async function answer_bytes(
+  context: HandlerContext, response: ServerResponse, path: string, call: BytesCall, bytes: Buffer, started: bigint,
+): Promise<void> {
+  let reply = call(context.wallet, bytes, OWN_REQUEST_UUID);
+  let status = status_of(reply);
+  const durable_ns = await wait_durable(context, () => {
+    const { user, request_uuid } = echoes(bytes);
+    status = RS_ERROR_UNKNOWN;
+    reply = Buffer.from(JSON.stringify({ user, status, request_uuid }), 'utf8');
+  });
+  send_bytes(response, 200, reply, context.draining());
+  context.done(path, status, started, status === RS_ERROR_WRONG_SYNTAX ? { durable_ns, reason: 'not_json' } : { durable_ns });
+}
+
+/** durable(), for a durable wallet: its duration, or undefined. If the
+ *  journal failed, `failed()` rewrites the answer (RS_ERROR_UNKNOWN). */
+async function wait_durable(context: HandlerContext, failed: () => void): Promise<bigint | undefined> {
+  if (!context.durable) return undefined;
+  const before = process.hrtime.bigint();
+  try {
+    await durable(context.wallet);
+  } catch (error) {
+    context.journal_error(error as Error);
+    failed();
+  }
+  return process.hrtime.bigint() - before;
 }

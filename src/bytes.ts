@@ -13,7 +13,8 @@
 // that: JSON.parse, then bet / win / rollback.
 
 import { L } from './layout.js';
-import { Wallet, next_call, transact, balance, apply_waiting, closed_error } from './wallet.js';
+import { Wallet, next_call, transact, balance, apply_after_wait, closed_error } from './wallet.js';
+import type { ThreadCore } from './core.js';
 import { type_error } from './errors.js';
 import { RS_OK, RS_ERROR_WRONG_SYNTAX } from './statuses.js';
 import type { BytesOptions, WalletResponse } from './types.js';
@@ -46,30 +47,39 @@ function transact_bytes(wallet: Wallet, kind: number, body: Uint8Array, options:
   const core = Wallet.core_of(wallet);
   const length = bytes_of(body).length;
   const own_request = options !== undefined && options.ownRequestUuid === true ? 1 : 0;
-  if (length <= L.S_BODY_MAX_BYTES) {
-    next_call();
-    const scratch = core.scratch;
-    core.u8.set(body, scratch + L.S_BODY);
-    const records_bytes = core.exports.parse_body(kind, length);
-    if (records_bytes >= 0) {
-      const status = apply_waiting(
-        core, kind, core.i32[(scratch + L.S_BODY_USER_SLOT) >>> 2], core.f64[(scratch + L.S_BODY_AMOUNT) / 8],
-        core.u32[(scratch + L.S_BODY_FLAGS) >>> 2], records_bytes,
-      );
-      if (core.journal_on) core.keep_ticket();
-      if (status === L.ST_CLOSED) throw closed_error();
-      const answer_bytes = core.exports.respond_body(status, own_request);
-      const answer = Buffer.allocUnsafe(answer_bytes);
-      core.bytes.copy(answer, 0, scratch + L.S_RECORDS, scratch + L.S_RECORDS + answer_bytes);
-      return answer;
-    }
+  if (length > L.S_BODY_MAX_BYTES) return transact_parsed(wallet, kind, body, own_request);
+  next_call();
+  const scratch = core.scratch;
+  core.u8.set(body, scratch + L.S_BODY);
+  let answer_bytes = core.exports.transact_body(kind, length, own_request);
+  if (answer_bytes < 0) {
+    if (answer_bytes === L.BODY_FALLBACK) return transact_parsed(wallet, kind, body, own_request);
+    answer_bytes = after_wait(core, kind, -2 - answer_bytes, own_request);
   }
-  return transact_parsed(wallet, kind, body, own_request);
+  if (core.journal_on) core.keep_ticket();
+  const answer = Buffer.allocUnsafe(answer_bytes);
+  answer.set(core.u8.subarray(scratch + L.S_RECORDS, scratch + L.S_RECORDS + answer_bytes));
+  return answer;
+}
+
+/** The core answered a status that needs JS (a twin to wait for, the
+ *  retired files, a full generation, a closed wallet): the object path's
+ *  own loop, on the call the core kept in scratch; then the answer. */
+function after_wait(core: ThreadCore, kind: number, status: number, own_request: number): number {
+  const scratch = core.scratch;
+  status = apply_after_wait(
+    core, kind, core.i32[(scratch + L.S_BODY_USER_SLOT) >>> 2], core.f64[(scratch + L.S_BODY_AMOUNT) / 8],
+    core.u32[(scratch + L.S_BODY_FLAGS) >>> 2], core.u32[(scratch + L.S_BODY_RECORDS_BYTES) >>> 2], status,
+  );
+  if (status === L.ST_CLOSED) throw closed_error();
+  return core.exports.respond_body(status, own_request);
 }
 
 /** What the core did not take: JSON.parse and the object path. */
 function transact_parsed(wallet: Wallet, kind: number, body: Uint8Array, own_request: number): Buffer {
-  Wallet.core_of(wallet).bytes_fallbacks++;
+  const core = Wallet.core_of(wallet);
+  core.bytes_fallbacks++;
+  Atomics.add(core.u32, (L.HEADER_OFFSET + L.H_BYTES_FALLBACKS) >>> 2, 1);
   const value = parse_json(body);
   if (value === NOT_JSON) return not_json();
   let answer: WalletResponse = transact(wallet, kind, value);

@@ -37,6 +37,7 @@ export interface CoreExports {
   set_crash_point(point: number): void;
   parse_body(kind: number, body_bytes: number): number;
   respond_body(status: number, own_request: number): number;
+  transact_body(kind: number, body_bytes: number, own_request: number): number;
   body_key_at(len: number): number;
   status_text_at(status: number): number;
 }

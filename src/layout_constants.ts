@@ -179,6 +179,7 @@ export const H_FLIP_CANARY = 1664; //        u32  tests only: the rotator flips 
 export const H_ROTATIONS = 1728; //          u32  flips done since start (stats)
 export const H_ROTATION_STALL_MS = 1792; //  u32  tests only: the rotator lingers this long between steps
 export const H_ROTATION_BLOCKED = 1856; //   u32  why the last rotation could not proceed (src/rotation.ts BLOCKED), 0: it did
+export const H_BYTES_FALLBACKS = 1920; //    u32  bodies the bytes path handed to JSON.parse (stats; wraps)
 export const H_GEN_COUNT = 180; //           u32  1 (memory-only) or 2 (durable)
 export const H_GEN_BUDGET = 184; //          u32  budget units per generation
 export const H_GEN_ENTRIES = 188; //         u32  physical entries per generation
@@ -355,6 +356,7 @@ export const ADOPTING_OWNER = 0xffffffff;
 //   476    4     its length
 //   480    4     the user's slot
 //   484    4     apply()'s flags (APPLY_CURRENCY_OK)
+//   488    4     the records' length in bytes (transact_body)
 //   512  ...   fingerprint records (see fingerprint.ts), up to the end; the
 //              bytes path keeps them below S_BODY and writes its response
 //              over them once the core has answered
@@ -386,6 +388,7 @@ export const S_BODY_REQUEST_AT = 472;
 export const S_BODY_REQUEST_BYTES = 476;
 export const S_BODY_USER_SLOT = 480;
 export const S_BODY_FLAGS = 484;
+export const S_BODY_RECORDS_BYTES = 488;
 export const S_BODY = 65536;
 export const S_BODY_MAX_BYTES = SCRATCH_SIZE_BYTES - S_BODY;
 /** parse_body's answer when the WASM path does not take the body: the

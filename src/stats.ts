@@ -64,6 +64,7 @@ export function stats(wallet: Wallet): WalletStats {
     threadSlotsInUse: slots_in_use,
     ...journal_stats(core),
     ...window_stats(core),
+    bytesFallbacks: header(L.H_BYTES_FALLBACKS),
   };
 }
 

@@ -171,6 +171,11 @@ export interface WalletStats {
    *  Until it can, new bets wait for room and then answer RS_ERROR_UNKNOWN;
    *  the settlement of every open bet still fits. */
   rotationBlocked: string | null;
+  /** Transaction bodies the bytes path (betBytes, …) did not take in WASM and
+   *  answered through JSON.parse and the object path instead: nesting, a key
+   *  twice, an escape in a compared field, an unknown user, any bad input.
+   *  Answers are the same either way; a high share only costs speed. */
+  bytesFallbacks: number;
 }
 
 /** lookup(wallet, transaction_uuid): one recorded transaction. */

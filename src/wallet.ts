@@ -555,7 +555,7 @@ const ROTATION_WAITS = 10;
 const ROTATION_WAIT_MS_MIN = 1_000;
 
 /** The rest of apply_waiting once the first answer was not final (`status`). */
-function apply_after_wait(
+export function apply_after_wait(
   core: ThreadCore, kind: number, user_slot: number, amount_units: number, flags: number, records_bytes: number,
   status: number,
 ): number {

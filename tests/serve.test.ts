@@ -253,6 +253,36 @@ serve('admin: users, stats, transactions, healthz, metrics', async ({ service })
   assert.is((await send(admin, '/nope', { method: 'GET' })).code, 404);
 });
 
+serve('transactions take the WASM bytes path; a body it does not take gets the same answer through JSON.parse', async ({ service }) => {
+  const admin = service!.admin;
+  const fallbacks = async () => (await send(admin, '/admin/stats', { method: 'GET' })).json.bytesFallbacks as number;
+  assert.is((await send(admin, '/admin/users', { body: JSON.stringify([{ user: 'erin', currency: 'USD', balance: 1_000 }]) })).code, 200);
+  const before = await fallbacks();
+  const erin = { ...bet_body, user: 'erin', currency: 'USD' };
+  const plain = { ...erin, amount: 1, transaction_uuid: randomUUID(), request_uuid: randomUUID() };
+  const first = await hub88(service!, '/transaction/bet', plain);
+  assert.is(first.json.status, 'RS_OK');
+  assert.is(await fallbacks(), before, 'a plain Hub88 bet is parsed in WASM');
+  // A replay answers with this request's own request_uuid (Hub88), the original's balance.
+  const retry_uuid = randomUUID();
+  const again = await hub88(service!, '/transaction/bet', { ...plain, request_uuid: retry_uuid });
+  assert.equal(again.json, { ...first.json, request_uuid: retry_uuid });
+  const nested = { ...erin, amount: 1, transaction_uuid: randomUUID(), request_uuid: randomUUID(), meta: { odds: 2.5, selection: 'home' } };
+  const answer = await hub88(service!, '/transaction/bet', nested);
+  assert.is(answer.json.status, 'RS_OK');
+  assert.is(answer.json.request_uuid, nested.request_uuid);
+  assert.is(await fallbacks(), before + 1, 'nesting goes to JSON.parse');
+  const metrics = await send(admin, '/metrics', { method: 'GET' });
+  assert.match(metrics.text, new RegExp(`^exwallet_bytes_fallbacks ${before + 1}$`, 'm'));
+  // The same transaction either way: the nested body replayed is a replay, changed is a duplicate.
+  const replay = await hub88(service!, '/transaction/bet', { ...nested, request_uuid: randomUUID() });
+  assert.is(replay.json.balance, answer.json.balance);
+  const changed = await hub88(service!, '/transaction/bet', { ...nested, meta: { odds: 2.6, selection: 'home' } });
+  assert.is(changed.json.status, 'RS_ERROR_DUPLICATE_TRANSACTION');
+  const not_json = await send(service!.url, '/transaction/bet', { body: '{"user":', headers: { 'x-hub88-signature': signature('{"user":') } });
+  assert.equal(not_json.json, { user: '', status: 'RS_ERROR_WRONG_SYNTAX', request_uuid: '' });
+});
+
 serve('both workers accept on the one port (per-worker counts in /metrics)', async ({ service }) => {
   // One new connection per request (agent: false); whichever worker is free
   // accepts. Batches until both have answered, bounded.
