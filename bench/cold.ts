@@ -37,6 +37,8 @@ interface Variant {
   impl: ColdImpl;
   prefault: boolean;
   warmup: ColdWarmup;
+  /** The bytes path (betBytes on each body's JSON text). */
+  bytes?: boolean;
   color: string;
 }
 
@@ -46,6 +48,8 @@ const VARIANTS: readonly Variant[] = [
   { id: 'prefault', label: 'exwallet + prefault', impl: 'exwallet', prefault: true, warmup: 'none', color: '#9ae6b4' },
   { id: 'prefault+warmup', label: 'exwallet + prefault + warmup', impl: 'exwallet', prefault: true, warmup: 'samples', color: '#2f855a' },
   { id: 'prefault+warmup-default', label: 'exwallet + prefault + warmup (default samples)', impl: 'exwallet', prefault: true, warmup: 'default', color: '#805ad5' },
+  { id: 'bytes', label: 'exwallet bytes path + prefault', impl: 'exwallet', prefault: true, warmup: 'none', bytes: true, color: '#f6ad55' },
+  { id: 'bytes+warmup', label: 'exwallet bytes path + prefault + warmup', impl: 'exwallet', prefault: true, warmup: 'samples', bytes: true, color: '#c05621' },
   { id: 'map', label: '(a) Map wallet', impl: 'map_wallet', prefault: false, warmup: 'none', color: '#dd6b20' },
 ];
 const THREADS: readonly ColdThread[] = ['process', 'worker'];
@@ -301,7 +305,7 @@ async function main(): Promise<void> {
     for (const thread of threads as ColdThread[]) {
       for (const variant of variants) {
         const input: ColdChildInput = {
-          impl: variant.impl, thread, prefault: variant.prefault, warmup: variant.warmup,
+          impl: variant.impl, thread, prefault: variant.prefault, warmup: variant.warmup, bytes: variant.bytes === true,
           calls: sizes.calls, chunk: sizes.chunk, users: sizes.users, users_max: sizes.users_max, tx_max: sizes.tx_max, seed: 1 + sample,
         };
         const output = run_child(input, node_flags, 120_000);

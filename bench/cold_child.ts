@@ -29,7 +29,7 @@
 
 import { Worker, isMainThread, workerData, parentPort } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
-import { start, attach, share, createUsers, bet, close, warmup, RS_OK, type Wallet, type WalletHandle, type WarmupReport } from 'exwallet';
+import { start, attach, share, createUsers, bet, betBytes, stats, close, warmup, RS_OK, type Wallet, type WalletHandle, type WarmupReport } from 'exwallet';
 import { MapWallet } from './peers/map_wallet.js';
 import { Random } from '../tools/random.js';
 import { bet_bodies, user_names, CURRENCY, INITIAL_BALANCE_UNITS, type BetBody } from './bodies.js';
@@ -55,6 +55,8 @@ export interface ColdChildInput {
   seed: number;
   /** 'json' (default): JSON.parse'd, as a server gets them; 'literal': bench/bodies.ts objects, user names shared with createUsers. */
   bodies?: 'json' | 'literal';
+  /** exwallet: the bytes path, betBytes on each body's JSON text as a Buffer (as read from a socket). */
+  bytes?: boolean;
   /** Idle milliseconds between the GC and the first timed call (default 100): a
    *  service listens before its first request, so V8's background work (GC
    *  sweeping, compile jobs still queued) is done by then. */
@@ -133,6 +135,22 @@ function loop_exwallet(wallet: Wallet, bodies: Body[], chunk: number, ends: Floa
   return { ok, first_failure };
 }
 
+/** The bytes path. Statuses are counted after the loop, from stats(): reading
+ *  each answer's status would cost the loop a search per call. */
+function loop_bytes(wallet: Wallet, bodies: Buffer[], chunk: number, ends: Float64Array, faults: number[]): { ok: number; first_failure: string } {
+  const bets_before = stats(wallet).bets;
+  const t0 = process.hrtime.bigint();
+  for (let c = 0, at = 0; c < ends.length; c++) {
+    const end = at + chunk;
+    for (; at < end; at++) betBytes(wallet, bodies[at]);
+    ends[c] = Number(process.hrtime.bigint() - t0);
+    mark_chunk(at, bodies.length, faults);
+  }
+  faults.push(process.resourceUsage().minorPageFault);
+  const ok = stats(wallet).bets - bets_before;
+  return { ok, first_failure: ok === bodies.length ? '' : `${bodies.length - ok} bets not applied` };
+}
+
 function loop_map_wallet(wallet: MapWallet, bodies: Body[], chunk: number, ends: Float64Array, faults: number[]): { ok: number; first_failure: string } {
   let ok = 0;
   let first_failure = '';
@@ -171,6 +189,7 @@ async function sample(input: ColdChildInput, handle: WalletHandle | undefined): 
   const start_ms = performance.now() - t_start;
   const t_bodies = performance.now();
   const bodies = flat_bodies(input, users);
+  const texts = input.bytes ? bodies.map((body) => Buffer.from(JSON.stringify(body), 'utf8')) : [];
   const bodies_ms = performance.now() - t_bodies;
   let warmup_ms: number | null = null;
   let report: WarmupReport | null = null;
@@ -184,7 +203,8 @@ async function sample(input: ColdChildInput, handle: WalletHandle | undefined): 
   collect_garbage();
   await new Promise((resolve) => setTimeout(resolve, input.settle_ms ?? 100));
   const faults = [process.resourceUsage().minorPageFault];
-  const r = wallet ? loop_exwallet(wallet, bodies, input.chunk, ends, faults) : loop_map_wallet(map_wallet!, bodies, input.chunk, ends, faults);
+  const r = !wallet ? loop_map_wallet(map_wallet!, bodies, input.chunk, ends, faults)
+    : input.bytes ? loop_bytes(wallet, texts, input.chunk, ends, faults) : loop_exwallet(wallet, bodies, input.chunk, ends, faults);
   if (wallet && !handle) await close(wallet);
   return {
     impl: input.impl, thread: input.thread, prefault: input.prefault, warmup_mode: input.warmup, calls: input.calls, chunk: input.chunk, chunk_end_ns: Array.from(ends),
