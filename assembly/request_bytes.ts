@@ -60,6 +60,8 @@ function byte_at(p: usize): u32 {
   return p < end ? <u32>load<u8>(p) : 0x100; // 0x100: past the end, matches no byte
 }
 
+// @ts-ignore: decorator
+@inline
 function skip_space(p: usize): usize {
   const stop = end;
   while (p < stop) {
@@ -73,6 +75,8 @@ function skip_space(p: usize): usize {
 /** The string whose opening quote is at p: its extent into string_*, and
  *  the position past its closing quote; NO if it is not JSON text (a raw
  *  control byte, no closing quote). UTF-8 is checked where it is used. */
+// @ts-ignore: decorator
+@inline
 function scan_string(p: usize): usize {
   const first = p + 1;
   const stop = end;
@@ -122,6 +126,8 @@ function scan_string(p: usize): usize {
  *  m * 10^e or m / 10^-e with |e| <= 22 is one correctly rounded operation
  *  on exact operands (10^22 is the largest exact power of ten): the double
  *  nearest the decimal, which is what JSON.parse returns. */
+// @ts-ignore: decorator
+@inline
 function number(p: usize): usize {
   let negative = false;
   if (byte_at(p) == 0x2d) { negative = true; p++; }
@@ -180,6 +186,8 @@ function number(p: usize): usize {
 
 /** Past the literal at p whose first four bytes are `first4` (little-endian),
  *  then `fifth` unless it is 0; NO if it is not there. */
+// @ts-ignore: decorator
+@inline
 function literal(p: usize, first4: u32, fifth: u32): usize {
   const length: usize = fifth == 0 ? 4 : 5;
   if (p + length > end || load<u32>(p) != first4) return NO;
@@ -323,6 +331,8 @@ function finish(record: usize, q: usize): usize {
  *  key_at). The position past the value; the records' end in `records_end`. */
 let records_end: usize = 0;
 
+// @ts-ignore: decorator
+@inline
 function value_record(p: usize, q: usize, code: i32, key_at: usize, key_bytes: u32, key_flags: u32): usize {
   const record = q;
   // Room for the largest record of a non-string value; a string checks its own.
@@ -366,6 +376,8 @@ function value_record(p: usize, q: usize, code: i32, key_at: usize, key_bytes: u
 
 /** A string field compared exactly (user, uuids, currency) at p: no
  *  escapes, valid UTF-8, so that its bytes are its text. Past it, or NO. */
+// @ts-ignore: decorator
+@inline
 function exact_string(p: usize): usize {
   if (byte_at(p) != <u32>QUOTE) return NO;
   p = scan_string(p);
@@ -385,6 +397,8 @@ function in_range(x: u64, low: u64, high: u64): u64 {
 
 /** Eight lowercase hex digits (the first at the lowest address) -> their
  *  value, eight at once (SWAR); -1 if any is not one. */
+// @ts-ignore: decorator
+@inline
 function hex8(x: u64): i64 {
   if ((x & HIGHS) != 0) return -1;
   if ((in_range(x, 0x30, 0x39) | in_range(x, 0x61, 0x66)) != HIGHS) return -1;
@@ -397,6 +411,8 @@ function hex8(x: u64): i64 {
 /** The last string, a canonical lowercase uuid -> 16 bytes at `to`, as
  *  src/uuid.ts parse_uuid writes them (four little-endian u32 words: digits
  *  0-7, 9-12 + 14-17, 19-22 + 24-27, 28-35). */
+// @ts-ignore: decorator
+@inline
 function uuid_into(to: usize): bool {
   if (string_bytes != 36) return false;
   const p = string_at;

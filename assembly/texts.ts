@@ -8,6 +8,8 @@ export const BODY_KEYS_KNOWN: i32 = 14;
 
 /** The code of the key at p (len bytes): its index in KNOWN_KEYS, a BODY_KEY_…,
  *  or -1. */
+// @ts-ignore: decorator
+@inline
 export function body_key(p: usize, len: u32): i32 {
   switch (len) {
     case 3:

@@ -21,18 +21,41 @@ import type { BytesOptions, WalletResponse } from './types.js';
 
 /** Hub88 /transaction/bet on the body's bytes; the answer's bytes. */
 export function betBytes(wallet: Wallet, body: Uint8Array, options?: BytesOptions): Buffer {
-  return transact_bytes(wallet, L.KIND_BET, body, options);
+  return answer_buffer(wallet, L.KIND_BET, body, options);
 }
 
 /** Hub88 /transaction/win on the body's bytes. */
 export function winBytes(wallet: Wallet, body: Uint8Array, options?: BytesOptions): Buffer {
-  return transact_bytes(wallet, L.KIND_WIN, body, options);
+  return answer_buffer(wallet, L.KIND_WIN, body, options);
 }
 
 /** Hub88 /transaction/rollback on the body's bytes. */
 export function rollbackBytes(wallet: Wallet, body: Uint8Array, options?: BytesOptions): Buffer {
-  return transact_bytes(wallet, L.KIND_ROLLBACK, body, options);
+  return answer_buffer(wallet, L.KIND_ROLLBACK, body, options);
 }
+
+/** betBytes, the answer written into `out` (nothing allocated): its length;
+ *  or, when `out` is too short, minus its length, `out` untouched. An answer
+ *  that moved money always fits BYTES_ANSWER_FITS bytes; only the echo of a
+ *  long bad field is longer, and such an answer changed nothing, so the same
+ *  call with a larger `out` gets it. */
+export function betBytesInto(wallet: Wallet, body: Uint8Array, out: Uint8Array, options?: BytesOptions): number {
+  return answer_into(wallet, L.KIND_BET, body, out, options);
+}
+
+/** winBytes into `out` (see betBytesInto). */
+export function winBytesInto(wallet: Wallet, body: Uint8Array, out: Uint8Array, options?: BytesOptions): number {
+  return answer_into(wallet, L.KIND_WIN, body, out, options);
+}
+
+/** rollbackBytes into `out` (see betBytesInto). */
+export function rollbackBytesInto(wallet: Wallet, body: Uint8Array, out: Uint8Array, options?: BytesOptions): number {
+  return answer_into(wallet, L.KIND_ROLLBACK, body, out, options);
+}
+
+/** The longest answer a call that moved money can have: a 255-byte user
+ *  name and a 64-byte currency, every byte escaped (\u00xx), and the rest. */
+export const BYTES_ANSWER_FITS = 4096;
 
 /** Hub88 /user/balance on the body's bytes (through JSON.parse: a read,
  *  with nothing to fingerprint). */
@@ -43,23 +66,57 @@ export function balanceBytes(wallet: Wallet, body: Uint8Array): Buffer {
   return Buffer.from(JSON.stringify(balance(wallet, value as never)), 'utf8');
 }
 
-function transact_bytes(wallet: Wallet, kind: number, body: Uint8Array, options: BytesOptions | undefined): Buffer {
+function answer_buffer(wallet: Wallet, kind: number, body: Uint8Array, options: BytesOptions | undefined): Buffer {
+  const answer_bytes = transact_bytes(wallet, kind, body, options);
+  if (answer_bytes < 0) {
+    const parsed = parsed_answer as Buffer;
+    parsed_answer = undefined;
+    return parsed;
+  }
+  const answer = Buffer.allocUnsafe(answer_bytes);
+  answer.set(answer_view(Wallet.core_of(wallet), answer_bytes));
+  return answer;
+}
+
+function answer_into(wallet: Wallet, kind: number, body: Uint8Array, out: Uint8Array, options: BytesOptions | undefined): number {
+  if (!(out instanceof Uint8Array)) throw type_error('EXWALLET_NOT_BYTES', 'expected `out` to be a Uint8Array or Buffer for the answer');
+  const answer_bytes = transact_bytes(wallet, kind, body, options);
+  const answer = answer_bytes < 0 ? parsed_answer as Buffer : answer_view(Wallet.core_of(wallet), answer_bytes);
+  parsed_answer = undefined;
+  if (answer.length > out.length) return -answer.length;
+  out.set(answer);
+  return answer.length;
+}
+
+/** A view of the answer's `bytes` bytes in this thread's scratch, one per
+ *  length, made once: no allocation per call. */
+function answer_view(core: ThreadCore, bytes: number): Uint8Array {
+  const views = core.answer_views;
+  const cached = views[bytes];
+  if (cached !== undefined) return cached;
+  const at = core.scratch + L.S_RECORDS;
+  return (views[bytes] = core.u8.subarray(at, at + bytes));
+}
+
+/** The answer of a body the core did not take (transact_bytes returned -1). */
+let parsed_answer: Buffer | undefined;
+
+/** The call, on the bytes path: the answer's length (in scratch, see
+ *  answer_view), or -1 with the answer in parsed_answer. */
+function transact_bytes(wallet: Wallet, kind: number, body: Uint8Array, options: BytesOptions | undefined): number {
   const core = Wallet.core_of(wallet);
   const length = bytes_of(body).length;
   const own_request = options !== undefined && options.ownRequestUuid === true ? 1 : 0;
   if (length > L.S_BODY_MAX_BYTES) return transact_parsed(wallet, kind, body, own_request);
   next_call();
-  const scratch = core.scratch;
-  core.u8.set(body, scratch + L.S_BODY);
+  core.u8.set(body, core.scratch + L.S_BODY);
   let answer_bytes = core.exports.transact_body(kind, length, own_request);
   if (answer_bytes < 0) {
     if (answer_bytes === L.BODY_FALLBACK) return transact_parsed(wallet, kind, body, own_request);
     answer_bytes = after_wait(core, kind, -2 - answer_bytes, own_request);
   }
   if (core.journal_on) core.keep_ticket();
-  const answer = Buffer.allocUnsafe(answer_bytes);
-  answer.set(core.u8.subarray(scratch + L.S_RECORDS, scratch + L.S_RECORDS + answer_bytes));
-  return answer;
+  return answer_bytes;
 }
 
 /** The core answered a status that needs JS (a twin to wait for, the
@@ -75,8 +132,14 @@ function after_wait(core: ThreadCore, kind: number, status: number, own_request:
   return core.exports.respond_body(status, own_request);
 }
 
-/** What the core did not take: JSON.parse and the object path. */
-function transact_parsed(wallet: Wallet, kind: number, body: Uint8Array, own_request: number): Buffer {
+/** What the core did not take: JSON.parse and the object path; the answer
+ *  in parsed_answer. */
+function transact_parsed(wallet: Wallet, kind: number, body: Uint8Array, own_request: number): -1 {
+  parsed_answer = transact_parsed_answer(wallet, kind, body, own_request);
+  return -1;
+}
+
+function transact_parsed_answer(wallet: Wallet, kind: number, body: Uint8Array, own_request: number): Buffer {
   const core = Wallet.core_of(wallet);
   core.bytes_fallbacks++;
   Atomics.add(core.u32, (L.HEADER_OFFSET + L.H_BYTES_FALLBACKS) >>> 2, 1);

@@ -94,6 +94,8 @@ export class ThreadCore {
   max_ticket = 0;
   /** Bodies the bytes path handed to the object path (src/bytes.ts; tests, bench). */
   bytes_fallbacks = 0;
+  /** The bytes path's views of its answer in scratch, by length (src/bytes.ts answer_view). */
+  answer_views: Uint8Array[] = [];
   readonly ticket_index: number;
   durable_waiters: Array<{ ticket: number; resolve: () => void; reject: (error: Error) => void }> = [];
   durable_waiting = false;

@@ -35,6 +35,15 @@ export const betBytes = bytes.betBytes as unknown as (wallet: Wallet, body: Uint
 export const winBytes = bytes.winBytes as unknown as (wallet: Wallet, body: Uint8Array, options?: BytesOptions) => Buffer;
 /** Hub88 /transaction/rollback on bytes (see betBytes). */
 export const rollbackBytes = bytes.rollbackBytes as unknown as (wallet: Wallet, body: Uint8Array, options?: BytesOptions) => Buffer;
+/** betBytes with the answer written into `out` (nothing allocated): its length, or minus it when `out` is too short
+ *  (then `out` is untouched; an answer that moved money always fits BYTES_ANSWER_FITS bytes). */
+export const betBytesInto = bytes.betBytesInto as unknown as (wallet: Wallet, body: Uint8Array, out: Uint8Array, options?: BytesOptions) => number;
+/** winBytes into `out` (see betBytesInto). */
+export const winBytesInto = bytes.winBytesInto as unknown as (wallet: Wallet, body: Uint8Array, out: Uint8Array, options?: BytesOptions) => number;
+/** rollbackBytes into `out` (see betBytesInto). */
+export const rollbackBytesInto = bytes.rollbackBytesInto as unknown as (wallet: Wallet, body: Uint8Array, out: Uint8Array, options?: BytesOptions) => number;
+/** An `out` of this many bytes holds the answer of every call that moved money (betBytesInto). */
+export const BYTES_ANSWER_FITS: number = bytes.BYTES_ANSWER_FITS;
 /** Hub88 /user/balance on bytes (see betBytes). */
 export const balanceBytes = bytes.balanceBytes as unknown as (wallet: Wallet, body: Uint8Array) => Buffer;
 /** A structured-cloneable handle for another thread's attach(). */

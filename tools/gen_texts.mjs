@@ -94,7 +94,7 @@ function generate() {
   EXACT_KEYS.forEach((key, k) => lines.push(`export const BODY_KEY_${key.toUpperCase()}: i32 = ${EXACT_KEY_BASE + k};`));
   lines.push(`export const BODY_KEYS_KNOWN: i32 = ${keys.length};`);
   lines.push('', '/** The code of the key at p (len bytes): its index in KNOWN_KEYS, a BODY_KEY_…,', ' *  or -1. */');
-  lines.push('export function body_key(p: usize, len: u32): i32 {', '  switch (len) {');
+  lines.push('// @ts-ignore: decorator', '@inline', 'export function body_key(p: usize, len: u32): i32 {', '  switch (len) {');
   for (const [length, entries] of [...by_length].sort((a, b) => a[0] - b[0])) {
     lines.push(`    case ${length}:`);
     for (const { key, code } of entries) lines.push(`      if (${condition(key)}) return ${code}; // ${key}`);
