@@ -346,7 +346,6 @@ export interface Rotator {
 export function start_rotator(core: ThreadCore, dir: DataDir, retention_ms: number, module: WebAssembly.Module): Rotator {
   const data: RotatorData = { kind: 'exwallet.rotator', memory: core.memory, module, dir: dir.real_path, retention_ms };
   const worker = new Worker(new URL('./rotator.js', import.meta.url), { workerData: data });
-  worker.unref();
   const rotator: Rotator = { worker, done: Promise.resolve(), blocked: undefined };
   rotator.done = new Promise<void>((resolve) => {
     worker.on('message', (reply: RotatorReply) => {
@@ -359,6 +358,9 @@ export function start_rotator(core: ThreadCore, dir: DataDir, retention_ms: numb
     });
     worker.once('exit', () => resolve());
   });
+  // After the listeners: on Node 20 a 'message' listener added to an
+  // unref()'d worker refs its port again, and the process would never exit.
+  worker.unref();
   return rotator;
 }
 
@@ -377,7 +379,6 @@ export function start_flusher(
 ): DurableState {
   const data: FlusherData = { memory: core.memory, dir: dir.real_path, journal_path, offset, prev_crc, faults };
   const flusher = new Worker(new URL('./flusher.js', import.meta.url), { workerData: { kind: 'exwallet.flusher', data } });
-  flusher.unref(); // a wallet does not keep a process alive; close() or durable() waits for it
   const state: DurableState = { dir, flusher, flusher_done: Promise.resolve(), failure: undefined };
   state.flusher_done = new Promise<void>((resolve) => {
     flusher.on('message', (reply: FlusherReply) => {
@@ -390,6 +391,7 @@ export function start_flusher(
     });
     flusher.once('exit', () => resolve());
   });
+  flusher.unref(); // a wallet does not keep a process alive; close() or durable() waits for it (after the listeners: see start_rotator)
   return state;
 }
 
