@@ -3,6 +3,10 @@
 
 import { Worker } from 'node:worker_threads';
 import { PerformanceObserver, createHistogram, constants as perf_constants } from 'node:perf_hooks';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { open_gate } from '../tools/sync.js';
 
 // ---------------------------------------------------------------------------
@@ -237,6 +241,42 @@ export function check_fill_batch(what: string, ok: number, batch: number, stored
     `${what}: ${batch - ok} of ${batch} calls of a fill batch were not RS_OK after ${stored} of ${target} stored` +
       `${hint ? ` (${hint})` : ''}; the fill cannot reach its target`,
   );
+}
+
+// ---------------------------------------------------------------------------
+// What was measured: the core binary and the working copy it came from.
+
+export interface BuildIdentity {
+  /** sha256 (hex, first 16) of build/exwallet.wasm, its size and modification time. */
+  wasm_sha256: string | null;
+  wasm_bytes: number | null;
+  wasm_mtime: string | null;
+  git_head: string | null;
+  /** `git status --porcelain` of the library's sources (src/, assembly/, asconfig.json): uncommitted edits measured. */
+  dirty: string[] | null;
+}
+
+export function build_identity(): BuildIdentity {
+  const root = fileURLToPath(new URL('../../', import.meta.url));
+  const wasm = fileURLToPath(new URL('../../build/exwallet.wasm', import.meta.url));
+  const git = (args: string[]) => {
+    const run = spawnSync('git', args, { cwd: root, encoding: 'utf8', timeout: 5_000 });
+    return run.status === 0 ? run.stdout : null;
+  };
+  let wasm_sha256: string | null = null, wasm_bytes: number | null = null, wasm_mtime: string | null = null;
+  try {
+    const bytes = readFileSync(wasm);
+    wasm_sha256 = createHash('sha256').update(bytes).digest('hex').slice(0, 16);
+    wasm_bytes = bytes.length;
+    wasm_mtime = statSync(wasm).mtime.toISOString();
+  } catch {
+    // no build: the suites fail on their own
+  }
+  const status = git(['status', '--porcelain', '--', 'src', 'assembly', 'asconfig.json']);
+  return {
+    wasm_sha256, wasm_bytes, wasm_mtime, git_head: git(['rev-parse', '--short=12', 'HEAD'])?.trim() ?? null,
+    dirty: status === null ? null : status.split('\n').filter(Boolean).map((line) => line.trim()),
+  };
 }
 
 // ---------------------------------------------------------------------------

@@ -3,9 +3,9 @@
 //   node --expose-gc --max-old-space-size=8192 out/bench/main.js [--quick | --tiny]
 //        [--only suite,suite] [--out dir] [--seed n]
 //
-// suites: single workers scaling owner benny latency memory breakdown profile
-// durable (default: all), and forever (only when named: ~3 min). Results: a table on stdout (progress goes to stderr),
-// <out>/latest.json and <out>/throughput.svg. --out defaults to
+// suites: single bytes workers scaling owner benny latency memory breakdown
+// bytes_breakdown profile durable (default: all), and forever (only when named: ~3 min). Results: a table on stdout
+// (progress goes to stderr), <out>/latest.json, <out>/throughput.svg and <out>/single.svg. --out defaults to
 // bench/results for a full run and bench/results/quick.tmp (git-ignored) for
 // --quick / --tiny. Without --expose-gc the script re-runs itself with the
 // flags above. See bench/README.md for how to read the figures.
@@ -22,15 +22,17 @@ import { run_benny } from './benny_suites.js';
 import { run_latency, measure_timer_overhead } from './latency.js';
 import { run_memory } from './memory.js';
 import { run_breakdown } from './breakdown.js';
+import { run_bytes } from './bytes.js';
+import { run_bytes_breakdown } from './bytes_breakdown.js';
 import { run_profile } from './profile.js';
 import { run_durable, render_durable_table, render_durable_svg, type DurableOptions } from './durable.js';
 import { run_forever, write_forever, type ForeverResults } from './forever.js';
 import { check_parity } from './peers/parity.js';
-import { SCHEMA, compute_ratios, compute_targets, render_table, render_svg, type BenchResults } from './report.js';
-import { log, collect_garbage } from './lib.js';
+import { SCHEMA, compute_ratios, compute_targets, compute_bytes_targets, render_table, render_svg, render_single_svg, type BenchResults } from './report.js';
+import { log, collect_garbage, build_identity } from './lib.js';
 import { parse_flags, integer_flag, usage_line, UsageError, EXIT_USAGE } from '../tools/cli.js';
 
-export const SUITES = ['single', 'workers', 'scaling', 'owner', 'benny', 'latency', 'memory', 'breakdown', 'profile', 'durable'] as const;
+export const SUITES = ['single', 'bytes', 'workers', 'scaling', 'owner', 'benny', 'latency', 'memory', 'breakdown', 'bytes_breakdown', 'profile', 'durable'] as const;
 /** Run only when --only names them (bench/forever.ts: minutes, files of its own). */
 const NAMED_ONLY_SUITES = ['forever'] as const;
 type Suite = (typeof SUITES)[number] | (typeof NAMED_ONLY_SUITES)[number];
@@ -63,6 +65,12 @@ interface Sizes {
   memory_fill: number;
   breakdown_calls: number;
   breakdown_rounds: number;
+  /** Suite bytes (bytes.ts): timed bets per loop (after warmup_calls) and rounds. */
+  bytes_calls: number;
+  bytes_rounds: number;
+  /** Suite bytes_breakdown (bytes_breakdown.ts). */
+  bytes_breakdown_calls: number;
+  bytes_breakdown_rounds: number;
   profile_calls: number;
   deadline_ms: number;
   /** The durable suite (durable.ts). */
@@ -77,6 +85,7 @@ const SIZES: Record<Mode, Sizes> = {
     benny_max_time_s: 1, benny_min_time_s: undefined, benny_min_samples: 5, benny_pool_max: 4_000_000, benny_pool_min: 100_000, benny_estimate_calls: 20_000, benny_cycle_pool: 100_000,
     latency_stored: [100_000, 1_000_000, 4_000_000], latency_calls: 200_000,
     memory_fill: 1_000_000, breakdown_calls: 500_000, breakdown_rounds: 3, profile_calls: 1_000_000, deadline_ms: 300_000,
+    bytes_calls: 1_000_000, bytes_rounds: 3, bytes_breakdown_calls: 500_000, bytes_breakdown_rounds: 3,
     durable: {
       calls: 1_000_000, worker_calls: 500_000, warmup_calls: 20_000, groups: [1000, 100], pg: true, pg_clients: [8, 32], pg_seconds: 5,
       paces: [10_000, 100_000, null], pace_seconds: 3, pace_calls_max: 1_000_000, pg_paces: [1_000, 10_000], recovery_checkpointed: 3_000_000, recovery_tail: 1_000_000,
@@ -89,6 +98,7 @@ const SIZES: Record<Mode, Sizes> = {
     benny_max_time_s: 0.05, benny_min_time_s: 0.01, benny_min_samples: 5, benny_pool_max: 1_000_000, benny_pool_min: 20_000, benny_estimate_calls: 5_000, benny_cycle_pool: 10_000,
     latency_stored: [100_000, 300_000], latency_calls: 20_000,
     memory_fill: 100_000, breakdown_calls: 50_000, breakdown_rounds: 2, profile_calls: 100_000, deadline_ms: 120_000,
+    bytes_calls: 200_000, bytes_rounds: 2, bytes_breakdown_calls: 50_000, bytes_breakdown_rounds: 2,
     durable: {
       calls: 200_000, worker_calls: 100_000, warmup_calls: 10_000, groups: [1000, 100], pg: true, pg_clients: [8, 32], pg_seconds: 2,
       paces: [10_000, 100_000, null], pace_seconds: 1, pace_calls_max: 200_000, pg_paces: [1_000], recovery_checkpointed: 750_000, recovery_tail: 250_000,
@@ -101,6 +111,7 @@ const SIZES: Record<Mode, Sizes> = {
     benny_max_time_s: 0.005, benny_min_time_s: 0.001, benny_min_samples: 2, benny_pool_max: 20_000, benny_pool_min: 20_000, benny_estimate_calls: 500, benny_cycle_pool: 1_000,
     latency_stored: [1_000, 3_000], latency_calls: 1_000,
     memory_fill: 2_000, breakdown_calls: 2_000, breakdown_rounds: 1, profile_calls: 2_000, deadline_ms: 60_000,
+    bytes_calls: 2_000, bytes_rounds: 2, bytes_breakdown_calls: 2_000, bytes_breakdown_rounds: 1,
     durable: {
       calls: 3_000, worker_calls: 2_000, warmup_calls: 500, groups: [1000, 100], pg: false, pg_clients: [2], pg_seconds: 0.2,
       paces: [10_000, null], pace_seconds: 0.1, pace_calls_max: 2_000, pg_paces: [], recovery_checkpointed: 3_000, recovery_tail: 2_000,
@@ -170,6 +181,7 @@ async function main(): Promise<void> {
       loadavg_before, loadavg_after: [],
     },
     checks: { parity: null, problems: [] },
+    build: build_identity(),
     ratios: {}, targets: [],
   };
   const problems = results.checks.problems;
@@ -189,6 +201,13 @@ async function main(): Promise<void> {
       expect_all_ok(`single ${r.impl}`, r.ok, r.calls, r.first_failure);
       log(`  ${r.impl.padEnd(10)} ${r.calls_per_s.toLocaleString('en-US')} bets/s (best of ${results.single.rounds.length} rounds)`);
     }
+    collect_garbage();
+  }
+
+  if (suites.has('bytes')) {
+    log('single thread on JSON bodies: exwallet bet() and betBytes(), (a) on objects and on bytes, the same bodies');
+    results.bytes = run_bytes({ users, calls: sizes.bytes_calls, warmup_calls: sizes.warmup_calls, rounds: sizes.bytes_rounds, seed });
+    problems.push(...results.bytes.problems);
     collect_garbage();
   }
 
@@ -282,6 +301,18 @@ async function main(): Promise<void> {
     collect_garbage();
   }
 
+  if (suites.has('bytes_breakdown')) {
+    log('cost breakdown of betBytes()');
+    const b = await run_bytes_breakdown({ users, calls: sizes.bytes_breakdown_calls, rounds: sizes.bytes_breakdown_rounds, seed });
+    results.bytes_breakdown = b;
+    if ('error' in b) problems.push(`bytes_breakdown: ${b.error}`);
+    else if (b.not_parsed + b.not_applied + b.not_answered + b.public_not_ok + b.public_fallbacks !== 0) {
+      problems.push(`bytes_breakdown: not every body was parsed, applied and answered RS_OK (refused ${b.not_parsed}, not applied ${b.not_applied}, ` +
+        `answers without RS_OK ${b.not_answered} + ${b.public_not_ok} from betBytes(); fallbacks ${b.public_fallbacks})`);
+    }
+    collect_garbage();
+  }
+
   if (suites.has('profile')) {
     log('cpu profile');
     results.profile = await run_profile({ users, calls: sizes.profile_calls, seed, sampling_interval_us: 100 });
@@ -306,6 +337,7 @@ async function main(): Promise<void> {
   results.duration_s = Math.round((Date.now() - started.getTime()) / 100) / 10;
   results.ratios = compute_ratios(results);
   results.targets = compute_targets(results);
+  if (results.bytes) results.bytes_targets = compute_bytes_targets(results);
 
   const out = args.out ?? default_out(args.mode);
   mkdirSync(out, { recursive: true });
@@ -321,8 +353,9 @@ async function main(): Promise<void> {
   if ([...suites].some((suite) => suite !== 'durable' && suite !== 'forever')) {
     const json_path = write_json('latest.json', results);
     writeFileSync(join(out, 'throughput.svg'), render_svg(results));
+    if (results.bytes || results.single) writeFileSync(join(out, 'single.svg'), render_single_svg(results));
     process.stdout.write(render_table(results) + '\n');
-    log(`wrote ${json_path} and ${join(out, 'throughput.svg')}`);
+    log(`wrote ${json_path}, ${join(out, 'throughput.svg')}${results.bytes || results.single ? ` and ${join(out, 'single.svg')}` : ''}`);
   }
   if (durable) {
     const { targets: _t, ratios: _r, ...run } = results;

@@ -9,7 +9,9 @@ import type { MemoryResult } from './memory.js';
 import type { BreakdownResult } from './breakdown.js';
 import type { ProfileResult } from './profile.js';
 import type { ParityReport } from './peers/parity.js';
-import { human, round3 } from './lib.js';
+import { BYTES_IMPLS, BYTES_IMPL_LABELS, type BytesResult, type BytesImpl } from './bytes.js';
+import type { BytesBreakdownResult } from './bytes_breakdown.js';
+import { human, round3, type BuildIdentity } from './lib.js';
 
 export const SCHEMA = 'exwallet-bench/1';
 
@@ -40,6 +42,8 @@ export interface BenchResults {
     total_memory_bytes: number; loadavg_before: number[]; loadavg_after: number[];
   };
   checks: { parity: ParityReport | null; problems: string[] };
+  /** The core binary measured, and uncommitted edits of the library's sources at the start of the run. */
+  build?: BuildIdentity;
   single?: SingleResult;
   workers?: WorkersResult[];
   scaling_controls?: WorkersResult[];
@@ -49,8 +53,14 @@ export interface BenchResults {
   memory?: MemoryResult;
   breakdown?: BreakdownResult;
   profile?: ProfileResult;
+  /** Suite `bytes` (issue #13): the object path and the bytes path on JSON bodies, with (a). */
+  bytes?: BytesResult;
+  bytes_breakdown?: BytesBreakdownResult;
   ratios: Record<string, number | null>;
   targets: Target[];
+  /** Issue #13's targets (suite `bytes`). Beside `targets`, not in it: that array is issue #4's, and
+   *  tests/bench_smoke.test.ts pins its ids. */
+  bytes_targets?: Target[];
 }
 
 function ratio(a: number | undefined, b: number | undefined): number | null {
@@ -72,6 +82,7 @@ export function compute_ratios(r: BenchResults): Record<string, number | null> {
     private_wallets_2_over_1: ratio(control('private', 2), control('private', 1)),
     js_loop_2_over_1: ratio(control('js', 2), control('js', 1)),
     compute_loop_2_over_1: ratio(control('compute', 2), control('compute', 1)),
+    ...(r.bytes ? r.bytes.ratios : {}),
   };
 }
 
@@ -103,6 +114,19 @@ export function compute_targets(r: BenchResults): Target[] {
   ].map((t) => (t.id === 'heap_bytes_per_tx' && t.value !== null ? { ...t, met: Math.abs(t.value) < 1 } : t));
 }
 
+/** Issue #13's targets, from the `bytes` suite: the bytes path against (a) in its best case (objects, no JSON
+ *  work), the bytes path's own rate, and the object path on JSON.parse'd bodies against (a). */
+export function compute_bytes_targets(r: BenchResults): Target[] {
+  const b = r.bytes;
+  const ratios = b?.ratios;
+  return [
+    target('bytes_bets_per_s', 'exwallet betBytes(), single thread, bets/s', b?.best.bytes.calls_per_s, 'calls/s', '>=', 2_500_000),
+    target('bytes_over_map_wallet', 'exwallet betBytes() / (a) on objects', ratios?.bytes_over_map_objects, 'x', '>=', 10,
+      ratios ? `(a)'s best case; against (a) on the same bytes (JSON.parse + stringify): ${ratios.bytes_over_map_bytes?.toFixed(2) ?? '-'}x` : undefined),
+    target('object_over_map_wallet', 'exwallet bet(JSON.parse\'d) / (a), same objects', ratios?.object_over_map_objects, 'x', '>=', 6),
+  ];
+}
+
 // ---------------------------------------------------------------------------
 // Text table.
 
@@ -123,6 +147,10 @@ export function render_table(r: BenchResults): string {
   const hr = '-'.repeat(104);
   lines.push(`exwallet bench (${r.mode}) — node ${r.machine.node}, ${r.machine.cpu_count} x ${r.machine.cpu_model}, ` +
     `load avg before/after ${r.machine.loadavg_before[0].toFixed(2)}/${r.machine.loadavg_after[0].toFixed(2)}, ${r.duration_s.toFixed(0)} s`);
+  if (r.build) {
+    const dirty = r.build.dirty === null ? 'git status unknown' : r.build.dirty.length === 0 ? 'clean' : `uncommitted: ${r.build.dirty.join(', ')}`;
+    lines.push(`build: HEAD ${r.build.git_head ?? '?'}, exwallet.wasm ${r.build.wasm_sha256 ?? '?'} (${r.build.wasm_bytes ?? '?'} B, ${r.build.wasm_mtime ?? '?'}); src/ assembly/ ${dirty}`);
+  }
   lines.push(hr);
   lines.push(pad('issue #4 target', 52) + pad('value', 14, true) + pad('target', 16, true) + pad('value/target', 14, true) + pad('met', 6, true));
   for (const t of r.targets) {
@@ -130,6 +158,15 @@ export function render_table(r: BenchResults): string {
       pad(`${t.direction} ${fmt(t.target, t.unit === 'calls/s' ? '' : t.unit)}`, 16, true) + pad(t.ratio === null ? '-' : t.ratio.toFixed(2), 14, true) +
       pad(t.met === null ? '-' : t.met ? 'yes' : 'NO', 6, true));
     if (t.note && t.value !== null && t.id !== 'heap_bytes_per_tx') lines.push('    (' + t.note + ')');
+  }
+  if (r.bytes_targets && r.bytes_targets.some((t) => t.value !== null)) {
+    lines.push(pad('issue #13 target (suite bytes: JSON bodies, 1 thread)', 52));
+    for (const t of r.bytes_targets) {
+      lines.push(pad(t.figure, 52) + pad(fmt(t.value, t.unit === 'calls/s' ? '' : t.unit), 14, true) +
+        pad(`${t.direction} ${fmt(t.target, t.unit === 'calls/s' ? '' : t.unit)}`, 16, true) + pad(t.ratio === null ? '-' : t.ratio.toFixed(2), 14, true) +
+        pad(t.met === null ? '-' : t.met ? 'yes' : 'NO', 6, true));
+      if (t.note && t.value !== null) lines.push('    (' + t.note + ')');
+    }
   }
   lines.push(hr);
 
@@ -154,6 +191,35 @@ export function render_table(r: BenchResults): string {
       row(`${label}, ${plural(w.workers, 'worker')}`, w.calls_per_s, `(per worker: ${w.per_worker.map((p) => fmt(p.calls_per_s)).join(', ')})`);
     }
     lines.push('  ratios: ' + Object.entries(r.ratios).map(([k, v]) => `${k} ${v === null ? '-' : v.toFixed(2) + 'x'}`).join(', '));
+    lines.push(hr);
+  }
+
+  if (r.bytes) {
+    const b = r.bytes;
+    const n = b.rounds.length;
+    lines.push(`single thread on JSON bodies (suite bytes): ${b.calls} new bets after ${b.warmup_calls} warm-up per loop, fresh wallets, ` +
+      `best of ${n} round${n > 1 ? 's' : ''}; bodies ${b.body_bytes_mean} B of UTF-8 JSON`);
+    lines.push('  ' + pad('loop', 42) + pad('M bets/s', 9, true) + pad('ns/call', 9, true) + '   rounds (M bets/s); checks');
+    for (const impl of BYTES_IMPLS) {
+      const loop = b.best[impl];
+      if (!loop) continue;
+      const rounds = b.rounds.map((row) => (row[impl] / 1e6).toFixed(2)).join(', ');
+      const fallbacks = loop.fallbacks ? `; fallbacks ${loop.fallbacks.warmup} warm-up + ${loop.fallbacks.timed} timed` : '';
+      const slow = loop.slow_checks ? `; ${loop.slow_checks} SLOW CHECKS` : '';
+      lines.push('  ' + pad(BYTES_IMPL_LABELS[impl], 42) + pad((loop.calls_per_s / 1e6).toFixed(2), 9, true) + pad(loop.ns_per_call.toFixed(1), 9, true) +
+        `   ${rounds}; ${loop.ok}/${loop.calls} RS_OK${fallbacks}${slow}`);
+    }
+    const x = (value: number | null) => (value === null ? '-' : value.toFixed(2) + 'x');
+    lines.push(`  ratios: bytes/(a) objects ${x(b.ratios.bytes_over_map_objects)}, bytes/(a) bytes ${x(b.ratios.bytes_over_map_bytes)}, ` +
+      `bytes/object ${x(b.ratios.bytes_over_object)}, into/(a) objects ${x(b.ratios.bytes_into_over_map_objects)}, into/object ${x(b.ratios.bytes_into_over_object)}, object/(a) objects ${x(b.ratios.object_over_map_objects)}, ` +
+      `object+JSON/(a)+JSON ${x(b.ratios.object_bytes_over_map_bytes)}, bytes/object+JSON ${x(b.ratios.bytes_over_object_bytes)}`);
+    if (n > 1) {
+      const per_round = (key: keyof BytesResult['ratios']) => b.rounds.map((row) => x(row.ratios[key])).join(' ');
+      lines.push(`  the same within each round: bytes/(a) objects ${per_round('bytes_over_map_objects')}, bytes/(a) bytes ${per_round('bytes_over_map_bytes')}, ` +
+        `bytes/object ${per_round('bytes_over_object')}, object/(a) objects ${per_round('object_over_map_objects')}`);
+    }
+    lines.push(`  parity: the five paths gave the same JSON for ${b.parity.equal}/${b.parity.bodies} bodies (betBytes fallbacks ${b.parity.fallbacks}); ` +
+      `order rotates each round (round 1: ${b.rounds[0]?.order.join(' ') ?? '-'})`);
     lines.push(hr);
   }
 
@@ -228,6 +294,25 @@ export function render_table(r: BenchResults): string {
     lines.push(hr);
   }
 
+  if (r.bytes_breakdown) {
+    const b = r.bytes_breakdown;
+    if ('error' in b) {
+      lines.push(`cost breakdown of betBytes(): unavailable (${b.error})`);
+    } else {
+      lines.push(`cost breakdown of one betBytes() (ns; cumulative stages, ${b.calls} bets of ${b.body_bytes_mean} B each per stage and round, ${b.rounds} round${b.rounds > 1 ? 's' : ''}; ` +
+        'stages 2-4 as three core calls, "one call" as betBytes() makes it)');
+      const total = b.public_ns > 0 ? b.public_ns : 1;
+      for (const p of b.parts) {
+        lines.push('  ' + pad(p.stage, 36) + pad(p.ns_per_bet.toFixed(1), 9, true) + pad(`${((100 * p.ns_per_bet) / total).toFixed(0)}%`, 6, true) +
+          `   (cumulative ${p.cumulative_ns}, chunks p10-p90 ${p.cumulative_p10_ns}-${p.cumulative_p90_ns})`);
+      }
+      lines.push(`  (each figure: the median ns/bet over ${b.chunks} chunks of ${b.chunk} bets, the stages interleaved chunk by chunk; % of the public call. ` +
+        `Checked: ${b.not_parsed} refused by the core, ${b.not_applied} not applied, ${b.not_answered + b.public_not_ok} answers without RS_OK, ` +
+        `${b.public_fallbacks} fallbacks)`);
+    }
+    lines.push(hr);
+  }
+
   if (r.profile) {
     const p = r.profile;
     lines.push(`CPU profile, ${p.calls} exwallet bets in this thread (${p.samples} samples at ${p.sampling_interval_us} us), self time:`);
@@ -277,6 +362,65 @@ export function render_svg(r: BenchResults): string {
     out.push(`<text x="${x}" y="${bottom + 16}" text-anchor="middle" fill="#2f855a">target 1 thread: ${human(goal.target)}/s</text>`);
   }
   out.push(`<text x="${left}" y="${height - 6}" font-size="11" fill="#555">node ${escape_xml(r.machine.node)}, ${r.machine.cpu_count} cores; aggregate = all RS_OK / slowest loop</text>`);
+  out.push('</svg>');
+  return out.join('\n') + '\n';
+}
+
+// ---------------------------------------------------------------------------
+// SVG of the single-thread figures (single.svg): the `bytes` suite's five
+// loops, and the `single` suite's two when it ran; the 2.5M/s target and
+// where 6x and 10x (a) on objects fall.
+
+export function render_single_svg(r: BenchResults): string {
+  const bars: Array<{ label: string; value: number; ns: number | null; color: string }> = [];
+  const colors: Record<BytesImpl, string> = {
+    bytes: '#2b6cb0', bytes_into: '#1a365d', object: '#4299e1', object_bytes: '#90cdf4', map_objects: '#dd6b20', map_bytes: '#f6ad55',
+  };
+  if (r.bytes) {
+    for (const impl of BYTES_IMPLS) {
+      const loop = r.bytes.best[impl];
+      if (loop) bars.push({ label: BYTES_IMPL_LABELS[impl], value: loop.calls_per_s, ns: loop.ns_per_call, color: colors[impl] });
+    }
+  }
+  if (r.single) {
+    const ns = (calls_per_s: number) => (calls_per_s > 0 ? Math.round(1e10 / calls_per_s) / 10 : null);
+    bars.push({ label: 'exwallet bet(literal object) [single]', value: r.single.exwallet.calls_per_s, ns: ns(r.single.exwallet.calls_per_s), color: '#a0aec0' });
+    bars.push({ label: '(a) map_wallet, literal [single]', value: r.single.map_wallet.calls_per_s, ns: ns(r.single.map_wallet.calls_per_s), color: '#cbd5e0' });
+  }
+  const width = 880, left = 300, right = 130, bar_height = 22, gap = 8, top = 50;
+  const bottom = top + bars.length * (bar_height + gap);
+  const height = bottom + 62;
+  const goal = 2_500_000;
+  const map_objects = r.bytes?.best.map_objects?.calls_per_s;
+  const marks: Array<{ label: string; value: number; color: string }> = [{ label: `target ${human(goal)}/s`, value: goal, color: '#2f855a' }];
+  if (map_objects) {
+    marks.push({ label: '6x (a)', value: 6 * map_objects, color: '#805ad5' });
+    marks.push({ label: '10x (a)', value: 10 * map_objects, color: '#805ad5' });
+  }
+  const max = Math.max(1, ...bars.map((b) => b.value), ...marks.map((m) => m.value));
+  const scale = (value: number) => ((width - left - right) * value) / max;
+  const load = `load ${r.machine.loadavg_before[0].toFixed(2)}→${r.machine.loadavg_after[0]?.toFixed(2) ?? '?'}`;
+  const out: string[] = [];
+  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="13">`);
+  out.push(`<rect width="${width}" height="${height}" fill="#fff"/>`);
+  out.push(`<text x="12" y="22" font-size="15" font-weight="bold">New bets per second, one thread (${escape_xml(r.mode)} run, ${escape_xml(r.started_at.slice(0, 10))})</text>`);
+  out.push(`<text x="12" y="38" font-size="11" fill="#555">suite bytes: the same JSON bodies (${r.bytes?.body_bytes_mean ?? '-'} B) for its five bars, best of ${r.bytes?.rounds.length ?? 0} rounds; ` +
+    '[single]: suite single, object literals; labels: bets/s · ns per call</text>');
+  marks.forEach((mark, k) => {
+    const x = (left + scale(mark.value)).toFixed(1);
+    out.push(`<line x1="${x}" y1="${top - 6}" x2="${x}" y2="${bottom}" stroke="${mark.color}" stroke-dasharray="${k === 0 ? '4 3' : '2 3'}"/>`);
+    out.push(`<text x="${x}" y="${bottom + 16 + 14 * k}" text-anchor="middle" fill="${mark.color}" font-size="12">${escape_xml(mark.label)}${k === 0 ? '' : ` = ${human(mark.value)}/s`}</text>`);
+  });
+  bars.forEach((bar, i) => {
+    const y = top + i * (bar_height + gap);
+    out.push(`<text x="${left - 8}" y="${y + bar_height * 0.7}" text-anchor="end">${escape_xml(bar.label)}</text>`);
+    out.push(`<rect x="${left}" y="${y}" width="${scale(bar.value).toFixed(1)}" height="${bar_height}" fill="${bar.color}"/>`);
+    const label = `${human(bar.value)}/s${bar.ns === null ? '' : ` · ${bar.ns} ns`}`;
+    const x = (left + scale(bar.value) + 6).toFixed(1);
+    out.push(`<text x="${x}" y="${y + bar_height * 0.7}" stroke="#fff" stroke-width="4" paint-order="stroke">${label}</text>`);
+  });
+  const build = r.build ? `; exwallet.wasm ${r.build.wasm_sha256 ?? '?'} at ${r.build.git_head ?? '?'}${r.build.dirty && r.build.dirty.length > 0 ? ' + uncommitted edits' : ''}` : '';
+  out.push(`<text x="12" y="${height - 6}" font-size="11" fill="#555">node ${escape_xml(r.machine.node)}, ${r.machine.cpu_count} cores, ${load}${escape_xml(build)}; (a) = peers/map_wallet.ts</text>`);
   out.push('</svg>');
   return out.join('\n') + '\n';
 }
