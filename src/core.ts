@@ -77,8 +77,9 @@ export class ThreadCore {
   /** name -> slot, for users seen to exist. Users are never deleted, so an
    *  entry never goes stale; a miss asks the shared table. */
   readonly user_slots = new Map<string, number>();
-  /** slot -> the user's currency text, beside user_slots. */
-  readonly user_currency: string[] = [];
+  /** u32 index of slot 0's currency id in the user meta records (a
+   *  user's currency is read from there: see currency_of_slot). */
+  readonly currency_id_word: number;
   released = false;
   /** close() was called on this wallet by this thread. */
   closed = false;
@@ -122,6 +123,7 @@ export class ThreadCore {
     this.i64 = new BigInt64Array(buffer);
     this.bytes = Buffer.from(buffer);
     this.currencies = new CurrencyTable(this.u32, this.bytes, this.layout.currencies_offset);
+    this.currency_id_word = (this.layout.user_meta_offset + L.M_CURRENCY_ID) >>> 2;
 
     const instance = new WebAssembly.Instance(module, {
       env: {
@@ -159,13 +161,13 @@ export class ThreadCore {
     return Atomics.load(this.u32, this.run_word);
   }
 
-  /** The currency text of user `slot` (cached: a user's currency never changes). */
+  /** The currency text of user `slot`: its id, one load from its meta
+   *  record (written before the user was published, and the slot came from
+   *  the atomic load that found it), then the id's text from the currency
+   *  table's dense cache. No per-slot cache: a sparse array over up to 2^26
+   *  slots went to dictionary mode, and each thread had to fill it again. */
   currency_of_slot(slot: number): string {
-    const cached = this.user_currency[slot];
-    if (cached !== undefined) return cached;
-    const text = this.currencies.text_of(this.exports.currency_of(slot));
-    this.user_currency[slot] = text;
-    return text;
+    return this.currencies.text_of(this.u32[this.currency_id_word + slot * (L.USER_META_BYTES >>> 2)]);
   }
 
   /** Give the registry slot back. The caller guarantees no call of this

@@ -502,8 +502,7 @@ export function transact(wallet: Wallet, kind: number, body: unknown): WalletRes
   try {
     if (!validate(core, kind, body, user_value, request_value)) return reply(user, RS_ERROR_WRONG_TYPES, request_uuid);
     user_slot = user_slot_of(core, user);
-    // The cache read inline (currency_of_slot fills it; a user's currency never changes).
-    user_currency = user_slot >= 0 ? core.user_currency[user_slot] ?? core.currency_of_slot(user_slot) : undefined;
+    user_currency = user_slot >= 0 ? core.currency_of_slot(user_slot) : undefined;
     write_records(core, kind, body, user_currency);
   } catch {
     // A throwing getter or proxy trap, an Unencodable extra field, or one
