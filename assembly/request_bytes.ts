@@ -167,7 +167,10 @@ function number(p: usize): usize {
     if (c < 0x30 || c > 0x39) return NO;
     let written: i32 = 0;
     while (c >= 0x30 && c <= 0x39) {
-      if (written < 1000) written = written * 10 + <i32>(c - 0x30);
+      // Saturates far past any fraction a 64 KiB body can hold (its digits lower
+      // `exponent` one each): a saturated exponent is out of range below, never
+      // cancelled back into it.
+      if (written < 100_000_000) written = written * 10 + <i32>(c - 0x30);
       c = byte_at(++p);
     }
     exponent += exponent_negative ? -written : written;

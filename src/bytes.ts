@@ -61,7 +61,7 @@ export const BYTES_ANSWER_FITS = 4096;
  *  with nothing to fingerprint). */
 export function balanceBytes(wallet: Wallet, body: Uint8Array): Buffer {
   Wallet.core_of(wallet);
-  const value = parse_json(bytes_of(body));
+  const value = parse_json(body, length_of_bytes(body));
   if (value === NOT_JSON) return not_json();
   return Buffer.from(JSON.stringify(balance(wallet, value as never)), 'utf8');
 }
@@ -79,11 +79,11 @@ function answer_buffer(wallet: Wallet, kind: number, body: Uint8Array, options: 
 }
 
 function answer_into(wallet: Wallet, kind: number, body: Uint8Array, out: Uint8Array, options: BytesOptions | undefined): number {
-  if (!(out instanceof Uint8Array)) throw type_error('EXWALLET_NOT_BYTES', 'expected `out` to be a Uint8Array or Buffer for the answer');
+  const out_bytes = length_of_bytes(out, 'the answer (`out`)');
   const answer_bytes = transact_bytes(wallet, kind, body, options);
   const answer = answer_bytes < 0 ? parsed_answer as Buffer : answer_view(Wallet.core_of(wallet), answer_bytes);
   parsed_answer = undefined;
-  if (answer.length > out.length) return -answer.length;
+  if (answer.length > out_bytes) return -answer.length;
   out.set(answer);
   return answer.length;
 }
@@ -105,14 +105,16 @@ let parsed_answer: Buffer | undefined;
  *  answer_view), or -1 with the answer in parsed_answer. */
 function transact_bytes(wallet: Wallet, kind: number, body: Uint8Array, options: BytesOptions | undefined): number {
   const core = Wallet.core_of(wallet);
-  const length = bytes_of(body).length;
+  // `options` first: its getters are the only code of the caller's that can
+  // run here, and after them the body's length is the one that is copied.
   const own_request = options !== undefined && options.ownRequestUuid === true ? 1 : 0;
-  if (length > L.S_BODY_MAX_BYTES) return transact_parsed(wallet, kind, body, own_request);
+  const length = length_of_bytes(body);
+  if (length > L.S_BODY_MAX_BYTES) return transact_parsed(wallet, kind, body, length, own_request);
   next_call();
   core.u8.set(body, core.scratch + L.S_BODY);
   let answer_bytes = core.exports.transact_body(kind, length, own_request);
   if (answer_bytes < 0) {
-    if (answer_bytes === L.BODY_FALLBACK) return transact_parsed(wallet, kind, body, own_request);
+    if (answer_bytes === L.BODY_FALLBACK) return transact_parsed(wallet, kind, body, length, own_request);
     answer_bytes = after_wait(core, kind, -2 - answer_bytes, own_request);
   }
   if (core.journal_on) core.keep_ticket();
@@ -134,16 +136,16 @@ function after_wait(core: ThreadCore, kind: number, status: number, own_request:
 
 /** What the core did not take: JSON.parse and the object path; the answer
  *  in parsed_answer. */
-function transact_parsed(wallet: Wallet, kind: number, body: Uint8Array, own_request: number): -1 {
-  parsed_answer = transact_parsed_answer(wallet, kind, body, own_request);
+function transact_parsed(wallet: Wallet, kind: number, body: Uint8Array, length: number, own_request: number): -1 {
+  parsed_answer = transact_parsed_answer(wallet, kind, body, length, own_request);
   return -1;
 }
 
-function transact_parsed_answer(wallet: Wallet, kind: number, body: Uint8Array, own_request: number): Buffer {
+function transact_parsed_answer(wallet: Wallet, kind: number, body: Uint8Array, length: number, own_request: number): Buffer {
   const core = Wallet.core_of(wallet);
   core.bytes_fallbacks++;
   Atomics.add(core.u32, (L.HEADER_OFFSET + L.H_BYTES_FALLBACKS) >>> 2, 1);
-  const value = parse_json(body);
+  const value = parse_json(body, length);
   if (value === NOT_JSON) return not_json();
   let answer: WalletResponse = transact(wallet, kind, value);
   if (own_request === 1 && answer.status === RS_OK) {
@@ -153,19 +155,32 @@ function transact_parsed_answer(wallet: Wallet, kind: number, body: Uint8Array, 
   return Buffer.from(JSON.stringify(answer), 'utf8');
 }
 
-function bytes_of(body: unknown): Uint8Array {
-  if (!(body instanceof Uint8Array)) {
-    throw type_error('EXWALLET_NOT_BYTES', 'expected the request body as a Uint8Array or Buffer (UTF-8 JSON)');
+// A body's length and bytes are read with the built-in accessors of typed
+// arrays, never through its own properties: a subclass or an instance could
+// define a `length` that lies, and the core would parse bytes other than the
+// ones copied (or the copy would pass this thread's scratch).
+const TYPED_ARRAY = Object.getPrototypeOf(Uint8Array.prototype) as object;
+const accessor = (key: PropertyKey) => Object.getOwnPropertyDescriptor(TYPED_ARRAY, key)!.get!;
+const tag_of = accessor(Symbol.toStringTag);
+const length_of = accessor('length');
+const buffer_of = accessor('buffer');
+const byte_offset_of = accessor('byteOffset');
+
+/** The length of `bytes`, a Uint8Array (a Buffer is one); TypeError otherwise. */
+function length_of_bytes(bytes: unknown, what = 'the request body'): number {
+  if (tag_of.call(bytes) !== 'Uint8Array') {
+    throw type_error('EXWALLET_NOT_BYTES', `expected ${what} as a Uint8Array or Buffer (UTF-8 JSON)`);
   }
-  return body;
+  return length_of.call(bytes) as number;
 }
 
 const NOT_JSON = Symbol('not JSON');
 
-function parse_json(body: Uint8Array): unknown {
-  const buffer = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+/** JSON.parse of the body's first `length` bytes, as UTF-8. */
+function parse_json(body: Uint8Array, length: number): unknown {
+  const text = Buffer.from(buffer_of.call(body) as ArrayBuffer, byte_offset_of.call(body) as number, length).toString('utf8');
   try {
-    return JSON.parse(buffer.toString('utf8'));
+    return JSON.parse(text);
   } catch {
     return NOT_JSON;
   }

@@ -896,8 +896,11 @@ const numberTextArbitrary: fc.Arbitrary<string> = fc.record({
   negative: fc.boolean(),
   digits: fc.array(fc.integer({ min: 0, max: 9 }), { minLength: 1, maxLength: 17 }),
   point: fc.nat(),
-  zeros: fc.oneof({ weight: 4, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 25 }) }),
-  exponent: fc.oneof({ weight: 2, arbitrary: fc.constant(null) }, { weight: 3, arbitrary: fc.integer({ min: -30, max: 30 }) }),
+  // Long runs of zeros against large exponents: the review found 0.(999 zeros)1e10000 read as 1 (it is Infinity).
+  zeros: fc.oneof({ weight: 4, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 25 }) },
+    { weight: 1, arbitrary: fc.integer({ min: 990, max: 1_100 }) }),
+  exponent: fc.oneof({ weight: 2, arbitrary: fc.constant(null) }, { weight: 3, arbitrary: fc.integer({ min: -30, max: 30 }) },
+    { weight: 1, arbitrary: fc.integer({ min: -100_000, max: 100_000 }) }),
   style: fc.constantFrom('e', 'E', 'e+', 'E-'),
 }).map(({ negative, digits, point, zeros, exponent, style }) => {
   let text = digits.join('').replace(/^0+(?=.)/, '');
@@ -1674,6 +1677,62 @@ test('betBytesInto / winBytesInto write the very answer of betBytes into the cal
     assert.is(needed, -betBytes(b, utf8(bad)).length);
     assert.ok(small.every((byte) => byte === 0xee));
     assert.throws(() => betBytesInto(a, utf8(bet_text(30)), 'out' as never), (error: { code?: string }) => error.code === 'EXWALLET_NOT_BYTES');
+  } finally {
+    void close(a);
+    void close(b);
+  }
+});
+
+test('found in review: a fraction of 999 zeros and an exponent of 5 digits is Infinity, as JSON.parse reads it, never a small number', () => {
+  const a = start({ maxUsers: 4, maxTransactions: 1_000 });
+  const b = start({ maxUsers: 4, maxTransactions: 1_000 });
+  try {
+    createUsers(a, ['ann']);
+    createUsers(b, ['ann']);
+    const huge = `0.${'0'.repeat(999)}1e10000`; // 1e9000: Infinity
+    for (const [n, number] of [[40, huge], [41, `-${huge}`], [42, `5${'0'.repeat(20)}e-100000`]] as const) {
+      const text = bet_text(n, '', 'ann', number);
+      assert.is(betBytes(a, utf8(text)).toString('utf8'), JSON.stringify(bet(b, JSON.parse(text))), `amount ${number.slice(0, 12)}…`);
+    }
+    // In a fingerprinted field: one transaction across the paths, and 1 is not the same value.
+    const text = bet_text(43, `,"round":${huge}`);
+    const first = betBytes(a, utf8(text)).toString('utf8');
+    assert.is(JSON.parse(first).status, RS_OK);
+    const retry = { ...JSON.parse(text), request_uuid: req(44) };
+    assert.is(JSON.stringify(bet(a, retry)), first, 'the object path replays it');
+    assert.is(JSON.parse(betBytes(a, utf8(bet_text(43, ',"round":1'))).toString('utf8')).status, RS_ERROR_DUPLICATE_TRANSACTION);
+  } finally {
+    void close(a);
+    void close(b);
+  }
+});
+
+test('found in review: a body\'s own `length` is never trusted, and the options are read before the body', () => {
+  const a = start({ maxUsers: 4, maxTransactions: 1_000 });
+  const b = start({ maxUsers: 4, maxTransactions: 1_000 });
+  try {
+    createUsers(a, ['ann']);
+    createUsers(b, ['ann']);
+    const text = bet_text(50) + ' '.repeat(10) + 'garbage'.repeat(20_000); // not JSON: trailing bytes
+    class Lying extends Uint8Array {
+      override get length(): number { return bet_text(50).length; }
+    }
+    const lying = new Lying(utf8(text));
+    assert.is(betBytes(a, lying).toString('utf8'), SYNTAX_ANSWER, 'the whole body is read: trailing bytes, not JSON');
+    const own = utf8(text);
+    Object.defineProperty(own, 'length', { value: 10 });
+    assert.is(betBytes(a, own).toString('utf8'), SYNTAX_ANSWER);
+    // An options getter that shrinks the body's buffer runs before the body is measured.
+    // Resizable ArrayBuffers (ES2024) are in Node 20; this project's TypeScript lib predates them.
+    const resizable = new (ArrayBuffer as unknown as new (bytes: number, options: { maxByteLength: number }) => ArrayBuffer & { resize(bytes: number): void })(256, { maxByteLength: 256 });
+    const body = new Uint8Array(resizable);
+    const plain = utf8(bet_text(51));
+    body.set(plain);
+    const options = { get ownRequestUuid() { resizable.resize(0); return false; } };
+    assert.is(betBytes(a, body, options as BytesOptions).toString('utf8'), SYNTAX_ANSWER, 'an empty body, as measured after the getter');
+    assert.is(JSON.parse(betBytes(a, plain).toString('utf8')).status, RS_OK, 'nothing was applied: the uuid is still new');
+    assert.throws(() => betBytes(a, new Proxy(plain, {}) as never), (error: { code?: string }) => error.code === 'EXWALLET_NOT_BYTES');
+    assert.throws(() => betBytes(a, new DataView(plain.buffer) as never), (error: { code?: string }) => error.code === 'EXWALLET_NOT_BYTES');
   } finally {
     void close(a);
     void close(b);
