@@ -897,9 +897,9 @@ const numberTextArbitrary: fc.Arbitrary<string> = fc.record({
   digits: fc.array(fc.integer({ min: 0, max: 9 }), { minLength: 1, maxLength: 17 }),
   point: fc.nat(),
   // Long runs of zeros against large exponents: the review found 0.(999 zeros)1e10000 read as 1 (it is Infinity).
-  zeros: fc.oneof({ weight: 4, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 25 }) },
+  zeros: fc.oneof({ weight: 8, arbitrary: fc.constant(0) }, { weight: 2, arbitrary: fc.integer({ min: 1, max: 25 }) },
     { weight: 1, arbitrary: fc.integer({ min: 990, max: 1_100 }) }),
-  exponent: fc.oneof({ weight: 2, arbitrary: fc.constant(null) }, { weight: 3, arbitrary: fc.integer({ min: -30, max: 30 }) },
+  exponent: fc.oneof({ weight: 4, arbitrary: fc.constant(null) }, { weight: 6, arbitrary: fc.integer({ min: -30, max: 30 }) },
     { weight: 1, arbitrary: fc.integer({ min: -100_000, max: 100_000 }) }),
   style: fc.constantFrom('e', 'E', 'e+', 'E-'),
 }).map(({ negative, digits, point, zeros, exponent, style }) => {
@@ -945,7 +945,9 @@ test('exactness: free-field strings (any units, random escapes, raw UTF-8), numb
         assert.is(original.status, RS_OK);
         // The same parameters: the other path, other spellings.
         assert.equal(bytes_first ? bet(wallet, { ...parsed, request_uuid: uuidOf(2, 0x5f) }) : bytes_bet(text_of(2, spell_string(meta, random), number, key_text)), original, `${first_text}: replay on the other path`);
-        assert.equal(bytes_bet(text_of(3, json(meta), json(parsed.k), json(key))), original, `${first_text}: replay in JSON.stringify's spelling`);
+        // JSON.stringify spells ±Infinity (1e400, 0.1e310) as null, another value: spell it as the body did.
+        const k_text = Number.isFinite(parsed.k) ? json(parsed.k) : number;
+        assert.equal(bytes_bet(text_of(3, json(meta), k_text, json(key))), original, `${first_text}: replay in JSON.stringify's spelling`);
         assert.equal(bytes_bet(text_of(4, spell_string(meta, random), number, key_text)), original, `${first_text}: replay in another spelling`);
         // Changed values: a conflict.
         const duplicate = (text: string) => assert.is(bytes_bet(text).status, RS_ERROR_DUPLICATE_TRANSACTION, text);
