@@ -316,7 +316,7 @@ function put_units(q: usize, from: usize, bytes: u32, flags: u32): usize {
 // @ts-ignore: decorator
 @inline
 function put_known_key(record: usize, code: i32): usize {
-  store<u64>(record + 8, <u64>0xffffffff | (<u64>code << 32)); // KNOWN_KEY_MARK twice, the code
+  store<u64>(record + 8, <u64>KNOWN_KEY_MARK | (<u64>KNOWN_KEY_MARK << 16) | (<u64>code << 32));
   return record + 14;
 }
 
@@ -330,10 +330,11 @@ function finish(record: usize, q: usize): usize {
   return (q + 7) & ~7;
 }
 
-/** The value at p as a record at q under the key (code, or the text at
- *  key_at). The position past the value; the records' end in `records_end`. */
+/** Where value_record's record ends (the next record's start). */
 let records_end: usize = 0;
 
+/** The value at p as a record at q under the key (code, or the text at
+ *  key_at). The position past the value; the records' end in `records_end`. */
 // @ts-ignore: decorator
 @inline
 function value_record(p: usize, q: usize, code: i32, key_at: usize, key_bytes: u32, key_flags: u32): usize {
