@@ -143,7 +143,6 @@ function transact_parsed(wallet: Wallet, kind: number, body: Uint8Array, length:
 
 function transact_parsed_answer(wallet: Wallet, kind: number, body: Uint8Array, length: number, own_request: number): Buffer {
   const core = Wallet.core_of(wallet);
-  core.bytes_fallbacks++;
   Atomics.add(core.u32, (L.HEADER_OFFSET + L.H_BYTES_FALLBACKS) >>> 2, 1);
   const value = parse_json(body, length);
   if (value === NOT_JSON) return not_json();

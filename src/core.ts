@@ -93,8 +93,6 @@ export class ThreadCore {
   readonly data_dir: string;
   /** The largest ticket of any answer this thread got (durable() waits for it). */
   max_ticket = 0;
-  /** Bodies the bytes path handed to the object path (src/bytes.ts; tests, bench). */
-  bytes_fallbacks = 0;
   /** The bytes path's views of its answer in scratch, by length (src/bytes.ts answer_view). */
   answer_views: Uint8Array[] = [];
   readonly ticket_index: number;

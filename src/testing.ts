@@ -121,10 +121,12 @@ export function set_rotation_stall(wallet: Wallet, stall_ms: number): void {
   Atomics.store(core_of(wallet).u32, (L.HEADER_OFFSET + L.H_ROTATION_STALL_MS) >>> 2, stall_ms);
 }
 
-/** How many bodies this thread's bytes path (betBytes, …) handed to the
- *  object path because the core did not take them. */
+/** How many bodies the bytes path (betBytes, …) handed to the object path
+ *  because the core did not take them: stats().bytesFallbacks (every thread
+ *  of the wallet; the tests and benches that ask call from one). */
 export function bytes_fallbacks(wallet: Wallet): number {
-  return core_of(wallet).bytes_fallbacks;
+  const core = core_of(wallet);
+  return Atomics.load(core.u32, (L.HEADER_OFFSET + L.H_BYTES_FALLBACKS) >>> 2);
 }
 
 /** The core's key code for `key` (UTF-8), as the bytes path reads it. */
